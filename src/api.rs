@@ -1,0 +1,345 @@
+//! The exported C functions. Each checks its arguments, runs inside the panic guard and
+//! returns a documented code; the work itself lives in `socket.rs` and `runtime.rs`.
+
+use crate::codes::*;
+use crate::conn_config::ConnConfig;
+use crate::constants::*;
+use crate::ffi::{guard, ip_literal, read_addr, value_or_neg};
+use crate::options::Opt;
+use crate::resolver::Job;
+use crate::ring::PopError;
+use crate::runtime::{self, Cmd};
+use crate::socket::{Kind, Sock};
+use crate::timers::{Timer, TimerKind};
+use crate::types::{sock_cert, sock_conn_opts, sock_msg, sock_stats};
+use std::ffi::{c_char, c_int, c_void};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Opens a socket and starts connecting it to `addr` (a name, or an IPv4/IPv6 literal) on
+/// `port` (for `SOCK_TYPE_RAW`, the IP protocol number). Returns the new id at once, or -1 if
+/// the arguments are refused (see `sock_conn_ext` for the reason). Exactly one
+/// `MSG_SOCK_CONN_CNF` follows every id returned.
+///
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string; `cert` is NULL or points at a `sock_cert`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_conn(
+    sock_type: c_int,
+    port: c_int,
+    addr: *const c_char,
+    cert: *const sock_cert,
+) -> c_int {
+    // SAFETY: forwarded contract; NULL options mean defaults.
+    match unsafe { sock_conn_ext(sock_type, port, addr, cert, std::ptr::null()) } {
+        id if id >= 0 => id,
+        _ => -1,
+    }
+}
+
+/// As `sock_conn`, with settings. Returns the id, or the negated code saying why nothing was
+/// opened: `-SOCK_ERR_EARG` (bad type, port, addr or option), `-SOCK_ERR_ENOBUFS` (socket
+/// limit reached), `-SOCK_ERR_SSL_EINVALID` (unusable TLS material). `opts` may be NULL.
+///
+/// # Safety
+/// As `sock_conn`; `opts` is NULL or points at a struct set up by `sock_conn_opts_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_conn_ext(
+    sock_type: c_int,
+    port: c_int,
+    addr: *const c_char,
+    cert: *const sock_cert,
+    opts: *const sock_conn_opts,
+) -> c_int {
+    // SAFETY: the pointer contracts are forwarded to the readers, which check for NULL.
+    guard(-SOCK_ERR_EPANIC, || value_or_neg(unsafe { conn(sock_type, port, addr, cert, opts) }))
+}
+
+unsafe fn conn(
+    sock_type: c_int,
+    port: c_int,
+    addr: *const c_char,
+    _cert: *const sock_cert,
+    opts: *const sock_conn_opts,
+) -> Result<c_int, c_int> {
+    let kind = Kind::from_c(sock_type, port).ok_or(SOCK_ERR_EARG)?;
+    let port_ok = match kind {
+        Kind::Raw(_) => (1..=255).contains(&port),
+        _ => (1..=65535).contains(&port),
+    };
+    if !port_ok {
+        return Err(SOCK_ERR_EARG);
+    }
+    // SAFETY: forwarded contracts.
+    let host = unsafe { read_addr(addr) }?;
+    // SAFETY: forwarded contract.
+    let cfg = unsafe { ConnConfig::from_c(opts) }?;
+    if kind == Kind::Tls {
+        return Err(SOCK_ERR_SSL_EINIT);
+    }
+    let sh = runtime::get()?;
+    let timeout = cfg.connect_timeout;
+    let (id, sock) = sh
+        .table
+        .write()
+        .insert(|id, generation| Sock::new(id, generation, kind, cfg))
+        .ok_or(SOCK_ERR_ENOBUFS)?;
+    sh.add_timer(Timer {
+        at: Instant::now() + timeout,
+        id,
+        generation: sock.generation,
+        kind: TimerKind::Connect,
+    });
+    let wire_port = if matches!(kind, Kind::Raw(_)) { 0 } else { port as u16 };
+    match ip_literal(&host) {
+        Some(ip) => sh.submit(Cmd::Start(sock, Ok(vec![SocketAddr::new(ip, wire_port)]))),
+        None => sh.resolver.submit(
+            Arc::downgrade(&sh),
+            Job {
+                sock,
+                host,
+                port: wire_port,
+            },
+        ),
+    }
+    Ok(id)
+}
+
+/// Zeroes `*opts` and sets its `size`: every field then means "default". Returns 0, or
+/// `-SOCK_ERR_EARG` for NULL.
+///
+/// # Safety
+/// `opts` is NULL or points at a writable `sock_conn_opts`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_conn_opts_init(opts: *mut sock_conn_opts) -> c_int {
+    if opts.is_null() {
+        return -SOCK_ERR_EARG;
+    }
+    // SAFETY: non-NULL and writable by contract; all-zero is a valid value of the struct.
+    unsafe {
+        std::ptr::write_bytes(opts, 0, 1);
+        (*opts).size = std::mem::size_of::<sock_conn_opts>() as u32;
+    }
+    0
+}
+
+/// Queues `len` bytes (copied before return) to be sent. Returns 1 when accepted (exactly one
+/// `MSG_SOCK_SEND_CNF` follows), 0 when refused (no SEND_CNF; `sock_error(id)` says why:
+/// `ENOTCONN` before CONN_CNF or after close, `ENOBUFS` when the send queue is full,
+/// `EARG` for NULL data or a length of 0 or above the send queue size, `EBADID`).
+/// For UDP and RAW each accepted send is one datagram.
+///
+/// # Safety
+/// `data` is NULL or points at `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -> c_int {
+    guard(0, || {
+        let Some((sh, sock)) = find(id) else { return 0 };
+        let bytes = if data.is_null() || len == 0 || len > SOCK_MAX_BUF as usize {
+            &[][..] // refused as EARG below, with the socket's error set
+        } else {
+            // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+            unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+        };
+        c_int::from(sock.send(&sh, bytes).is_ok())
+    })
+}
+
+/// Copies up to `len` buffered bytes into `buf`. Returns the count (0 when nothing is
+/// buffered), or `-SOCK_ERR_EBADID` / `-SOCK_ERR_EARG` (NULL `buf`, `len` 0 or above INT_MAX).
+/// UDP and RAW: one datagram per call; a datagram longer than `len` is cut to `len` and the
+/// rest dropped. Calling it lets the next `MSG_SOCK_RECV_IND` of this socket come.
+///
+/// # Safety
+/// `buf` is NULL or points at `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let Some((sh, sock)) = find(id) else {
+            return -SOCK_ERR_EBADID;
+        };
+        if buf.is_null() || len == 0 || len > c_int::MAX as usize {
+            return -SOCK_ERR_EARG;
+        }
+        // SAFETY: non-NULL, and the caller promises `len` writable bytes.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+        value_or_neg(sock.recv(&sh, out).map(|n| n as c_int))
+    })
+}
+
+/// Closes the connection: queued sends are flushed first (their SEND_CNFs come first), then
+/// the connection is shut down and one `MSG_SOCK_CLOSE_CNF` follows. While connecting, it
+/// cancels: CONN_CNF with `SOCK_ERR_EABORT`, then CLOSE_CNF. Returns 1 when accepted, 0 when
+/// refused (`EALREADY` for a second close, `EBADID`). The id stays valid until `sock_destroy`.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_close(id: c_int) -> c_int {
+    guard(0, || {
+        let Some((sh, sock)) = find(id) else { return 0 };
+        c_int::from(sock.close(&sh).is_ok())
+    })
+}
+
+/// Frees the socket in any state, closing the OS socket if needed. Messages for it still in
+/// the ring are discarded; the id may be handed out again. Returns 1 when freed, 0 when there
+/// is no such socket.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_destroy(id: c_int) -> c_int {
+    guard(0, || {
+        let Some(sh) = runtime::current() else { return 0 };
+        let Some(sock) = sh.table.write().remove(id) else {
+            return 0;
+        };
+        sock.destroy();
+        sh.ring.discard(id);
+        1
+    })
+}
+
+/// Sets a socket option, using the original (lwIP) numbers `SOCK_SOL_SOCKET` /
+/// `SOCK_IPPROTO_TCP` and `SOCK_SO_*` / `SOCK_TCP_*`. Applied at once, or remembered and
+/// applied when the OS socket is made (before connect). Returns 0, or -1 with `sock_error(id)`
+/// set: `EARG` for a pair outside the table, a value out of range or a TCP option on a
+/// non-TCP socket; `EBADID`.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_setopt(id: c_int, level: c_int, optname: c_int, optval: c_int) -> c_int {
+    guard(-1, || {
+        let Some((sh, sock)) = find(id) else { return -1 };
+        let result = match Opt::parse(level, optname, optval) {
+            Some(opt) => sock.setopt(&sh, opt, optval),
+            None => sock.refuse(&sh, SOCK_ERR_EARG),
+        };
+        if result.is_ok() { 0 } else { -1 }
+    })
+}
+
+/// The socket's last error code (`SOCK_ERR_OK` if none); `SOCK_ERR_EBADID` for an id that
+/// does not exist.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_error(id: c_int) -> c_int {
+    guard(SOCK_ERR_EPANIC, || match find(id) {
+        Some((sh, sock)) => sock.last_error(&sh),
+        None => SOCK_ERR_EBADID,
+    })
+}
+
+/// Takes the next message. `timeout_ms`: -1 waits forever, 0 polls, above 0 waits at most
+/// that long. Returns 1 with `*msg` written, 0 on timeout, `-SOCK_ERR_EARG` (NULL `msg`,
+/// `timeout_ms` below -1), or `-SOCK_ERR_ECLSD` when `sock_shutdown` ran while waiting.
+/// Several threads may wait at once; each message goes to exactly one of them.
+///
+/// # Safety
+/// `msg` is NULL or points at a writable `sock_msg`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        if msg.is_null() || timeout_ms < -1 {
+            return -SOCK_ERR_EARG;
+        }
+        let sh = match runtime::get() {
+            Ok(sh) => sh,
+            Err(code) => return -code,
+        };
+        let deadline = (timeout_ms >= 0)
+            .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        loop {
+            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let entry = match sh.ring.pop(wait) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => return 0,
+                Err(PopError::Closed) => return -runtime::STOPPED,
+            };
+            let m = entry.msg;
+            // A message whose socket was destroyed after it was taken is stale: skip it.
+            let Some(sock) = sh.lookup_current(m.socket_index, entry.generation) else {
+                continue;
+            };
+            sock.on_taken(&sh, &m);
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { msg.write(m) };
+            return 1;
+        }
+    })
+}
+
+/// A descriptor that is readable while messages are pending, for the host's own
+/// poll/epoll/select; then take them with `sock_wait_msg(&m, 0)`. Do not read or close it.
+/// Valid until `sock_shutdown`. Returns the descriptor or a negated code.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_msg_fd() -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let fd = runtime::get().and_then(|sh| {
+            sh.ring
+                .notify_fd()
+                .map_err(|e| crate::errno::code_of(&e))
+        });
+        value_or_neg(fd)
+    })
+}
+
+/// Fills `*out` with the socket's counters, including UDP/RAW datagrams dropped because the
+/// receive queue was full. Returns 0, `-SOCK_ERR_EBADID` or `-SOCK_ERR_EARG` (NULL `out`).
+///
+/// # Safety
+/// `out` is NULL or points at a writable `sock_stats`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_stats(id: c_int, out: *mut sock_stats) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let Some((sh, sock)) = find(id) else {
+            return -SOCK_ERR_EBADID;
+        };
+        if out.is_null() {
+            return -SOCK_ERR_EARG;
+        }
+        match sock.stats(&sh) {
+            // SAFETY: non-NULL and writable by contract.
+            Ok(s) => unsafe {
+                out.write(s);
+                0
+            },
+            Err(code) => -code,
+        }
+    })
+}
+
+/// Sets how many sockets may exist at once (ids 0 to max-1); default
+/// `SOCK_DEFAULT_MAX_SOCKETS`. Beyond it `sock_conn_ext` returns `-SOCK_ERR_ENOBUFS`. Existing
+/// sockets are kept. Returns 0, or `-SOCK_ERR_EARG` outside 1 to `SOCK_MAX_SOCKETS_LIMIT`.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_set_max_sockets(max: c_int) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        if !(1..=SOCK_MAX_SOCKETS_LIMIT).contains(&max) {
+            return -SOCK_ERR_EARG;
+        }
+        runtime::set_max_sockets(max as usize);
+        0
+    })
+}
+
+/// A sentence describing `code` (a negated code is read as its absolute value); never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_strerror(code: c_int) -> *const c_char {
+    guard(c"internal fault".as_ptr(), || {
+        crate::codes::sentence(code).as_ptr().cast()
+    })
+}
+
+/// The library's version, "MAJOR.MINOR.PATCH"; matches `SOCKETCORE_VERSION`.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Stops the poll thread, closes and frees every socket and wakes every waiter (they return
+/// `-SOCK_ERR_ECLSD`). Ids and the `sock_msg_fd` descriptor become invalid. The next call
+/// starts afresh. Call it before unloading the library.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_shutdown() {
+    guard((), runtime::shutdown)
+}
+
+fn find(id: c_int) -> Option<(Arc<runtime::Shared>, Arc<Sock>)> {
+    let sh = runtime::current()?;
+    let sock = sh.lookup(id)?;
+    Some((sh, sock))
+}

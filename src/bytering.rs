@@ -1,0 +1,151 @@
+//! A byte ring for a stream socket's receive buffer. It reads straight from the socket into its
+//! free space (no bounce copy), starts empty, grows by doubling up to its bound and gives its
+//! memory back when drained, so an idle connection holds no buffer.
+
+const FIRST_ALLOCATION: usize = 16 * 1024;
+
+pub(crate) struct ByteRing {
+    buf: Vec<u8>,
+    head: usize,
+    len: usize,
+    bound: usize,
+}
+
+impl ByteRing {
+    pub(crate) fn new(bound: usize) -> Self {
+        ByteRing {
+            buf: Vec::new(),
+            head: 0,
+            len: 0,
+            bound,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.len >= self.bound
+    }
+
+    pub(crate) fn allocated(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The largest contiguous free region, growing the allocation if it is full. Empty only
+    /// when the bound is reached.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        if self.len == self.buf.len() && self.buf.len() < self.bound {
+            self.grow();
+        }
+        let cap = self.buf.len();
+        let tail = (self.head + self.len) % cap.max(1);
+        let end = if tail >= self.head && self.len < cap {
+            cap
+        } else {
+            self.head
+        };
+        let end = end.min(tail + (self.bound - self.len));
+        &mut self.buf[tail..end]
+    }
+
+    /// Marks `n` bytes of the region returned by `spare` as filled.
+    pub(crate) fn commit(&mut self, n: usize) {
+        debug_assert!(self.len + n <= self.buf.len());
+        self.len += n;
+    }
+
+    /// Copies up to `out.len()` bytes from the front into `out`; returns how many.
+    pub(crate) fn take(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.len);
+        let cap = self.buf.len();
+        let first = n.min(cap - self.head);
+        out[..first].copy_from_slice(&self.buf[self.head..self.head + first]);
+        out[first..n].copy_from_slice(&self.buf[..n - first]);
+        self.head = (self.head + n) % cap.max(1);
+        self.len -= n;
+        if self.len == 0 {
+            self.release();
+        }
+        n
+    }
+
+    /// Drops all content and the allocation.
+    pub(crate) fn release(&mut self) {
+        self.buf = Vec::new();
+        self.head = 0;
+        self.len = 0;
+    }
+
+    fn grow(&mut self) {
+        let new_cap = (self.buf.len() * 2)
+            .max(FIRST_ALLOCATION)
+            .min(self.bound.max(1));
+        let mut next = Vec::with_capacity(new_cap);
+        let cap = self.buf.len();
+        let first = self.len.min(cap - self.head.min(cap));
+        next.extend_from_slice(&self.buf[self.head..self.head + first]);
+        next.extend_from_slice(&self.buf[..self.len - first]);
+        next.resize(new_cap, 0);
+        self.buf = next;
+        self.head = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(r: &mut ByteRing, data: &[u8]) -> usize {
+        let mut done = 0;
+        while done < data.len() {
+            let spare = r.spare();
+            if spare.is_empty() {
+                break;
+            }
+            let n = spare.len().min(data.len() - done);
+            spare[..n].copy_from_slice(&data[done..done + n]);
+            r.commit(n);
+            done += n;
+        }
+        done
+    }
+
+    #[test]
+    fn starts_unallocated_and_releases_when_drained() {
+        let mut r = ByteRing::new(100_000);
+        assert_eq!(r.allocated(), 0);
+        assert_eq!(fill(&mut r, &[7; 10]), 10);
+        assert_eq!(r.allocated(), FIRST_ALLOCATION);
+        let mut out = [0; 10];
+        assert_eq!(r.take(&mut out), 10);
+        assert_eq!(r.allocated(), 0);
+    }
+
+    #[test]
+    fn respects_bound_and_keeps_order_across_wraps_and_growth() {
+        let bound = 40_000;
+        let mut r = ByteRing::new(bound);
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (mut written, mut read) = (0, Vec::new());
+        let mut step = 1usize;
+        while read.len() < data.len() {
+            written += fill(&mut r, &data[written..(written + step * 997).min(data.len())]);
+            assert!(r.len() <= bound);
+            let mut out = vec![0; step * 613];
+            let n = r.take(&mut out);
+            read.extend_from_slice(&out[..n]);
+            step = step % 13 + 1;
+        }
+        assert_eq!(read, data);
+    }
+
+    #[test]
+    fn full_ring_has_no_spare() {
+        let mut r = ByteRing::new(1000);
+        assert_eq!(fill(&mut r, &[1; 5000]), 1000);
+        assert!(r.is_full());
+        assert!(r.spare().is_empty());
+    }
+}

@@ -1,0 +1,71 @@
+//! The fixed numbers of the C contract: socket types, message ids, option levels and names,
+//! TLS verification modes and defaults. They keep the original firmware's values.
+
+use std::ffi::c_int;
+
+/// A TCP stream socket.
+pub const SOCK_TYPE_TCP: c_int = 0;
+/// A connected UDP datagram socket.
+pub const SOCK_TYPE_UDP: c_int = 1;
+/// A TLS stream over TCP (rustls).
+pub const SOCK_TYPE_SSL: c_int = 2;
+/// A raw IP socket; `port` carries the IP protocol number (needs CAP_NET_RAW).
+pub const SOCK_TYPE_RAW: c_int = 4;
+
+/// Bytes are buffered: `recv_len` of them not announced before. Read them with `sock_recv`.
+pub const MSG_SOCK_RECV_IND: c_int = 31;
+/// One accepted `sock_send` finished: `result` 0 and `send_len` its length, or why it failed.
+pub const MSG_SOCK_SEND_CNF: c_int = 32;
+/// The `sock_close` finished.
+pub const MSG_SOCK_CLOSE_CNF: c_int = 33;
+/// The connection attempt finished: `result` 0 when connected, or why it failed.
+pub const MSG_SOCK_CONN_CNF: c_int = 34;
+/// The peer ended the connection: `result` 0 for an orderly close, an error code otherwise.
+pub const MSG_SOCK_CLOSE_IND: c_int = 36;
+
+/// Option level: the socket itself (lwIP's value).
+pub const SOCK_SOL_SOCKET: c_int = 0xfff;
+/// Option level: TCP.
+pub const SOCK_IPPROTO_TCP: c_int = 6;
+/// SOL_SOCKET: allow reuse of the local address (0 or 1).
+pub const SOCK_SO_REUSEADDR: c_int = 4;
+/// SOL_SOCKET: send keep-alive probes (0 or 1).
+pub const SOCK_SO_KEEPALIVE: c_int = 8;
+/// SOL_SOCKET: kernel send buffer in bytes (1024 to 67108864).
+pub const SOCK_SO_SNDBUF: c_int = 0x1001;
+/// SOL_SOCKET: kernel receive buffer in bytes (1024 to 67108864).
+pub const SOCK_SO_RCVBUF: c_int = 0x1002;
+/// IPPROTO_TCP: disable Nagle's algorithm (0 or 1).
+pub const SOCK_TCP_NODELAY: c_int = 1;
+/// IPPROTO_TCP: idle seconds before the first keep-alive probe (1 to 32767).
+pub const SOCK_TCP_KEEPIDLE: c_int = 3;
+/// IPPROTO_TCP: seconds between keep-alive probes (1 to 32767).
+pub const SOCK_TCP_KEEPINTVL: c_int = 4;
+/// IPPROTO_TCP: probes sent before the connection is dropped (1 to 127).
+pub const SOCK_TCP_KEEPCNT: c_int = 5;
+
+/// TLS: verify the chain and the host name (the default).
+pub const SOCK_TLS_VERIFY_FULL: c_int = 0;
+/// TLS: verify the chain but accept a certificate for another name (the firmware's "insist").
+pub const SOCK_TLS_VERIFY_NO_HOSTNAME: c_int = 1;
+/// TLS: verify nothing. Insecure: anyone on the path can read and change the traffic.
+pub const SOCK_TLS_VERIFY_NONE: c_int = 2;
+
+/// Default and largest receive buffer per socket, in bytes (`rcv_buf_size`).
+pub const SOCK_DEFAULT_RCV_BUF: c_int = 256 * 1024;
+/// Default send queue per socket, in bytes (`snd_buf_size`).
+pub const SOCK_DEFAULT_SND_BUF: c_int = 256 * 1024;
+/// The largest `rcv_buf_size` or `snd_buf_size` accepted.
+pub const SOCK_MAX_BUF: c_int = 64 * 1024 * 1024;
+/// Default number of accepted sends whose SEND_CNF has not yet been taken (`max_sends`).
+pub const SOCK_DEFAULT_MAX_SENDS: c_int = 256;
+/// Default connect timeout in milliseconds, resolution included.
+pub const SOCK_DEFAULT_CONNECT_TIMEOUT_MS: c_int = 30_000;
+/// Default time `sock_close` may spend flushing queued sends, in milliseconds.
+pub const SOCK_DEFAULT_CLOSE_TIMEOUT_MS: c_int = 10_000;
+/// Default limit on sockets open at once (ids 0 to limit-1); see `sock_set_max_sockets`.
+pub const SOCK_DEFAULT_MAX_SOCKETS: c_int = 1024;
+/// The largest socket limit `sock_set_max_sockets` accepts.
+pub const SOCK_MAX_SOCKETS_LIMIT: c_int = 1 << 20;
+/// The longest `addr` accepted, in bytes (a DNS name is at most 253).
+pub const SOCK_MAX_ADDR_LEN: c_int = 255;

@@ -1,0 +1,86 @@
+//! Plumbing for the C boundary: the panic guard and checked reading of C arguments.
+
+use crate::codes::SOCK_ERR_EARG;
+use crate::constants::SOCK_MAX_ADDR_LEN;
+use std::ffi::{c_char, c_int};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Runs an exported body; a panic inside becomes `on_panic` instead of unwinding into C.
+pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
+/// Collapses `Result<i32, code>` into the C convention: the value, or the negated code.
+pub(crate) fn value_or_neg(r: Result<c_int, c_int>) -> c_int {
+    r.unwrap_or_else(|code| -code)
+}
+
+/// Reads a NUL-terminated C string of 1 to `max` bytes of UTF-8 text.
+///
+/// # Safety
+/// `p` is NULL or points at readable bytes up to a NUL or at least `max + 1` bytes.
+pub(crate) unsafe fn read_text(p: *const c_char, max: usize) -> Result<String, c_int> {
+    if p.is_null() {
+        return Err(SOCK_ERR_EARG);
+    }
+    // SAFETY: by the contract above strnlen stays within readable memory.
+    let len = unsafe { libc::strnlen(p, max + 1) };
+    if len == 0 || len > max {
+        return Err(SOCK_ERR_EARG);
+    }
+    // SAFETY: the `len` bytes before the NUL were just measured as readable.
+    let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|_| SOCK_ERR_EARG)
+}
+
+/// Reads the `addr` argument of `sock_conn`.
+///
+/// # Safety
+/// As `read_text`.
+pub(crate) unsafe fn read_addr(p: *const c_char) -> Result<String, c_int> {
+    // SAFETY: forwarded contract.
+    let text = unsafe { read_text(p, SOCK_MAX_ADDR_LEN as usize) }?;
+    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(SOCK_ERR_EARG);
+    }
+    Ok(text)
+}
+
+/// An IP literal, with or without the brackets of "[::1]".
+pub(crate) fn ip_literal(addr: &str) -> Option<std::net::IpAddr> {
+    let bare = addr
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(addr);
+    bare.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_checks() {
+        unsafe {
+            assert_eq!(read_addr(std::ptr::null()), Err(SOCK_ERR_EARG));
+            assert_eq!(read_addr(c"".as_ptr()), Err(SOCK_ERR_EARG));
+            assert_eq!(read_addr(c"a b".as_ptr()), Err(SOCK_ERR_EARG));
+            assert_eq!(read_addr(c"\xff\xfe".as_ptr()), Err(SOCK_ERR_EARG));
+            assert_eq!(read_addr(c"example.com".as_ptr()).unwrap(), "example.com");
+            let long = std::ffi::CString::new("a".repeat(256)).unwrap();
+            assert_eq!(read_addr(long.as_ptr()), Err(SOCK_ERR_EARG));
+        }
+        assert!(guard(false, || panic!("boom")) == false);
+        assert_eq!(value_or_neg(Err(3)), -3);
+    }
+
+    #[test]
+    fn literals() {
+        assert!(ip_literal("127.0.0.1").is_some());
+        assert!(ip_literal("::1").is_some());
+        assert!(ip_literal("[::1]").is_some());
+        assert!(ip_literal("localhost").is_none());
+    }
+}

@@ -1,0 +1,86 @@
+//! Making the host socket for one connection attempt: create, apply remembered options, bind the
+//! local port, start a non-blocking connect, and wrap it for mio.
+
+use crate::options::SockOpts;
+use mio::net::{TcpStream, UdpSocket};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The host socket of a connection, once it exists.
+pub(crate) enum Io {
+    None,
+    Tcp(TcpStream),
+    Udp(UdpSocket),
+    Raw(Socket),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Stream,
+    Datagram,
+    Raw(i32),
+}
+
+/// Creates the socket and starts connecting to `addr`. For a stream the connect usually
+/// completes later (the poll thread sees the socket become writable).
+pub(crate) fn open(
+    transport: Transport,
+    addr: SocketAddr,
+    local_port: u16,
+    opts: &SockOpts,
+) -> io::Result<Io> {
+    let domain = Domain::for_address(addr);
+    let (ty, proto) = match transport {
+        Transport::Stream => (Type::STREAM, Some(Protocol::TCP)),
+        Transport::Datagram => (Type::DGRAM, Some(Protocol::UDP)),
+        Transport::Raw(p) => (Type::RAW, Some(Protocol::from(p))),
+    };
+    let socket = Socket::new(domain, ty.nonblocking().cloexec(), proto)?;
+    opts.apply_all(socket2::SockRef::from(&socket))?;
+    if local_port != 0 {
+        let local = match addr {
+            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, local_port)),
+            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, local_port)),
+        };
+        socket.bind(&SockAddr::from(local))?;
+    }
+    match socket.connect(&SockAddr::from(addr)) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(match transport {
+        Transport::Stream => Io::Tcp(TcpStream::from_std(socket.into())),
+        Transport::Datagram => Io::Udp(UdpSocket::from_std(socket.into())),
+        Transport::Raw(_) => Io::Raw(socket),
+    })
+}
+
+impl Io {
+    pub(crate) fn sock_ref(&self) -> Option<socket2::SockRef<'_>> {
+        match self {
+            Io::None => None,
+            Io::Tcp(s) => Some(socket2::SockRef::from(s)),
+            Io::Udp(s) => Some(socket2::SockRef::from(s)),
+            Io::Raw(s) => Some(socket2::SockRef::from(s)),
+        }
+    }
+
+    pub(crate) fn is_some(&self) -> bool {
+        !matches!(self, Io::None)
+    }
+
+    /// Bytes written to a TCP socket that the peer has not acknowledged yet.
+    pub(crate) fn unacked_bytes(&self) -> io::Result<u64> {
+        use std::os::fd::AsRawFd;
+        let Io::Tcp(s) = self else { return Ok(0) };
+        let mut pending: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int through the pointer we pass.
+        let rc = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut pending) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(pending.max(0) as u64)
+    }
+}

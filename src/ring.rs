@@ -1,0 +1,275 @@
+//! The event ring: the bounded message queue that stands in for `rtos.recv`.
+//!
+//! Producers (the poll thread and API calls) push; any number of threads wait in `pop`, and each
+//! message goes to exactly one of them. The ring never refuses a message: its bound comes from
+//! the sockets, each of which has a bounded number of messages outstanding (see `socket.rs`).
+//! An optional eventfd is readable exactly while messages are pending, for the host's own poll.
+
+use crate::types::sock_msg;
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// A message and the generation of the socket it belongs to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub msg: sock_msg,
+    pub generation: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PopError {
+    /// The ring was closed by `sock_shutdown`.
+    Closed,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Entry>,
+    closed: bool,
+    waiters: usize,
+    /// Created on the first `sock_msg_fd`; kept readable while `queue` is not empty.
+    notify_fd: Option<OwnedFd>,
+    fd_readable: bool,
+    /// The largest length seen, for tests of the bound.
+    high_water: usize,
+}
+
+#[derive(Default)]
+pub(crate) struct Ring {
+    state: Mutex<State>,
+    ready: Condvar,
+}
+
+impl Ring {
+    pub(crate) fn push(&self, entry: Entry) {
+        let mut st = self.state.lock();
+        if st.closed {
+            return;
+        }
+        st.queue.push_back(entry);
+        st.high_water = st.high_water.max(st.queue.len());
+        sync_fd(&mut st);
+        if st.waiters > 0 {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Takes the oldest message, waiting up to `timeout` (`None` waits forever).
+    pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<Entry>, PopError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut st = self.state.lock();
+        loop {
+            if st.closed {
+                return Err(PopError::Closed);
+            }
+            if let Some(entry) = st.queue.pop_front() {
+                sync_fd(&mut st);
+                // Another waiter may be owed a wake for a message pushed while we held the lock.
+                if !st.queue.is_empty() && st.waiters > 0 {
+                    self.ready.notify_one();
+                }
+                return Ok(Some(entry));
+            }
+            st.waiters += 1;
+            let timed_out = match deadline {
+                None => {
+                    self.ready.wait(&mut st);
+                    false
+                }
+                Some(d) => self.ready.wait_until(&mut st, d).timed_out(),
+            };
+            st.waiters -= 1;
+            if timed_out && st.queue.is_empty() && !st.closed {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Drops every pending message of socket `id` (its `sock_destroy`).
+    pub(crate) fn discard(&self, id: i32) {
+        let mut st = self.state.lock();
+        st.queue.retain(|e| e.msg.socket_index != id);
+        sync_fd(&mut st);
+    }
+
+    /// Wakes every waiter with `PopError::Closed` and refuses further messages.
+    pub(crate) fn close(&self) {
+        let mut st = self.state.lock();
+        st.closed = true;
+        st.queue.clear();
+        st.notify_fd = None;
+        self.ready.notify_all();
+    }
+
+    /// The eventfd that is readable while messages are pending, created on first use.
+    pub(crate) fn notify_fd(&self) -> io::Result<RawFd> {
+        let mut st = self.state.lock();
+        if let Some(fd) = &st.notify_fd {
+            return Ok(fd.as_raw_fd());
+        }
+        // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor we own.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` was just returned by eventfd and is owned by nobody else.
+        st.notify_fd = Some(unsafe { OwnedFd::from_raw_fd(raw) });
+        st.fd_readable = false;
+        sync_fd(&mut st);
+        Ok(raw)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.state.lock().queue.len()
+    }
+
+    pub(crate) fn high_water(&self) -> usize {
+        self.state.lock().high_water
+    }
+}
+
+/// Makes the eventfd's readability match "messages pending". Called with the lock held.
+fn sync_fd(st: &mut State) {
+    let Some(fd) = &st.notify_fd else { return };
+    let want = !st.queue.is_empty();
+    if want == st.fd_readable {
+        return;
+    }
+    let fd = fd.as_raw_fd();
+    let mut value: u64 = 1;
+    let buf = (&mut value as *mut u64).cast::<libc::c_void>();
+    // SAFETY: `buf` points at 8 writable bytes, as eventfd requires. The counter cannot
+    // overflow (we add 1 only when it is 0), and reading only happens when it is 1, so neither
+    // call blocks or fails on a valid eventfd.
+    unsafe {
+        if want {
+            libc::write(fd, buf, 8);
+        } else {
+            libc::read(fd, buf, 8);
+        }
+    }
+    st.fd_readable = want;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn entry(id: i32, seq: i32) -> Entry {
+        Entry {
+            msg: sock_msg {
+                id: 31,
+                socket_index: id,
+                recv_len: seq,
+                ..Default::default()
+            },
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn fifo_and_timeout() {
+        let ring = Ring::default();
+        assert_eq!(ring.pop(Some(Duration::ZERO)), Ok(None).map(|_: Option<()>| None));
+        for i in 0..5 {
+            ring.push(entry(1, i));
+        }
+        for i in 0..5 {
+            let e = ring.pop(Some(Duration::ZERO)).unwrap().unwrap();
+            assert_eq!(e.msg.recv_len, i);
+        }
+        assert!(ring.pop(Some(Duration::from_millis(5))).unwrap().is_none());
+    }
+
+    #[test]
+    fn discard_removes_only_that_socket() {
+        let ring = Ring::default();
+        for i in 0..6 {
+            ring.push(entry(i % 2, i));
+        }
+        ring.discard(0);
+        let mut seen = vec![];
+        while let Some(e) = ring.pop(Some(Duration::ZERO)).unwrap() {
+            assert_eq!(e.msg.socket_index, 1);
+            seen.push(e.msg.recv_len);
+        }
+        assert_eq!(seen, vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn notify_fd_tracks_pending_messages() {
+        let ring = Ring::default();
+        let fd = ring.notify_fd().unwrap();
+        let readable = || {
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, zero timeout.
+            unsafe { libc::poll(&mut p, 1, 0) == 1 }
+        };
+        assert!(!readable());
+        ring.push(entry(1, 0));
+        ring.push(entry(1, 1));
+        assert!(readable());
+        ring.pop(None).unwrap();
+        assert!(readable());
+        ring.pop(None).unwrap();
+        assert!(!readable());
+    }
+
+    #[test]
+    fn each_message_goes_to_exactly_one_waiter() {
+        let ring = Arc::new(Ring::default());
+        let per_thread = 2000;
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let ring = ring.clone();
+                std::thread::spawn(move || {
+                    let mut got = vec![];
+                    while let Ok(Some(e)) = ring.pop(Some(Duration::from_secs(10))) {
+                        if e.msg.recv_len < 0 {
+                            break;
+                        }
+                        got.push(e.msg.recv_len);
+                    }
+                    got
+                })
+            })
+            .collect();
+        let producers: Vec<_> = (0..2)
+            .map(|p| {
+                let ring = ring.clone();
+                std::thread::spawn(move || {
+                    for i in 0..per_thread {
+                        ring.push(entry(p, p * per_thread + i));
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        for _ in 0..4 {
+            ring.push(entry(9, -1));
+        }
+        let mut all: Vec<i32> = waiters.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..2 * per_thread).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn close_wakes_waiters() {
+        let ring = Arc::new(Ring::default());
+        let r2 = ring.clone();
+        let t = std::thread::spawn(move || r2.pop(None));
+        std::thread::sleep(Duration::from_millis(20));
+        ring.close();
+        assert_eq!(t.join().unwrap().unwrap_err(), PopError::Closed);
+    }
+}

@@ -1,0 +1,152 @@
+//! The running instance: shared state, the poll thread's start and stop, and the global handle
+//! that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
+
+use crate::codes::*;
+use crate::constants::SOCK_DEFAULT_MAX_SOCKETS;
+use crate::poll_loop;
+use crate::resolver::Resolver;
+use crate::ring::Ring;
+use crate::socket::Sock;
+use crate::table::Table;
+use crate::timers::{Timer, Timers};
+use mio::{Poll, Registry, Token, Waker};
+use parking_lot::{Mutex, RwLock};
+use std::ffi::c_int;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+
+pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// Work handed to the poll thread.
+pub(crate) enum Cmd {
+    /// Connect this socket to the resolved addresses, or fail it with the resolver's code.
+    Start(Arc<Sock>, Result<Vec<SocketAddr>, c_int>),
+}
+
+pub(crate) struct Shared {
+    pub ring: Ring,
+    pub table: RwLock<Table<Sock>>,
+    pub timers: Timers,
+    pub registry: Registry,
+    pub resolver: Resolver,
+    waker: Waker,
+    cmds: Mutex<Vec<Cmd>>,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn add_timer(&self, timer: Timer) {
+        if self.timers.add(timer) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    pub(crate) fn submit(&self, cmd: Cmd) {
+        let mut cmds = self.cmds.lock();
+        cmds.push(cmd);
+        // Wakes coalesce: the poll thread drains the whole queue on each wake.
+        if cmds.len() == 1 {
+            let _ = self.waker.wake();
+        }
+    }
+
+    pub(crate) fn take_cmds(&self) -> Vec<Cmd> {
+        std::mem::take(&mut *self.cmds.lock())
+    }
+
+    pub(crate) fn lookup(&self, id: c_int) -> Option<Arc<Sock>> {
+        self.table.read().get(id).cloned()
+    }
+
+    pub(crate) fn lookup_current(&self, id: c_int, generation: u32) -> Option<Arc<Sock>> {
+        self.table.read().get_current(id, generation).cloned()
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+}
+
+struct Runtime {
+    shared: Arc<Shared>,
+    poll_thread: JoinHandle<()>,
+}
+
+static CURRENT: RwLock<Option<Runtime>> = RwLock::new(None);
+static MAX_SOCKETS: AtomicUsize = AtomicUsize::new(SOCK_DEFAULT_MAX_SOCKETS as usize);
+
+/// The running instance, if any (calls about an existing id never start one).
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    CURRENT.read().as_ref().map(|rt| rt.shared.clone())
+}
+
+/// The running instance, started if needed.
+pub(crate) fn get() -> Result<Arc<Shared>, c_int> {
+    if let Some(sh) = current() {
+        return Ok(sh);
+    }
+    let mut slot = CURRENT.write();
+    if let Some(rt) = slot.as_ref() {
+        return Ok(rt.shared.clone());
+    }
+    let rt = start().map_err(|e| crate::errno::code_of(&e))?;
+    let sh = rt.shared.clone();
+    *slot = Some(rt);
+    Ok(sh)
+}
+
+fn start() -> std::io::Result<Runtime> {
+    let poll = Poll::new()?;
+    let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
+    let shared = Arc::new(Shared {
+        ring: Ring::default(),
+        table: RwLock::new(Table::new(MAX_SOCKETS.load(Ordering::Relaxed))),
+        timers: Timers::default(),
+        registry: poll.registry().try_clone()?,
+        resolver: Resolver::default(),
+        waker,
+        cmds: Mutex::new(Vec::new()),
+        stopping: AtomicBool::new(false),
+    });
+    let sh = shared.clone();
+    let poll_thread = std::thread::Builder::new()
+        .name("socketcore-poll".into())
+        .spawn(move || poll_loop::run(sh, poll))?;
+    Ok(Runtime {
+        shared,
+        poll_thread,
+    })
+}
+
+/// Stops the poll thread and the resolver, frees every socket, and wakes every waiter.
+pub(crate) fn shutdown() {
+    let Some(rt) = CURRENT.write().take() else {
+        return;
+    };
+    let sh = rt.shared;
+    sh.stopping.store(true, Ordering::Release);
+    let _ = sh.waker.wake();
+    let _ = rt.poll_thread.join();
+    sh.resolver.stop();
+    for sock in sh.table.write().drain() {
+        sock.destroy();
+    }
+    sh.take_cmds();
+    sh.ring.close();
+}
+
+pub(crate) fn set_max_sockets(max: usize) {
+    MAX_SOCKETS.store(max, Ordering::Relaxed);
+    if let Some(sh) = current() {
+        sh.table.write().set_limit(max);
+    }
+}
+
+pub(crate) fn max_sockets() -> usize {
+    MAX_SOCKETS.load(Ordering::Relaxed)
+}
+
+/// Code for calls made while the instance is going down.
+pub(crate) const STOPPED: c_int = SOCK_ERR_ECLSD;

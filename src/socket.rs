@@ -1,0 +1,865 @@
+//! One socket's state machine: what it may do in each phase, its send queue and receive buffer,
+//! and every message it posts. Both the poll thread (readiness, timers) and API callers (send,
+//! recv, close) drive it, always under the socket's own lock, so the rules live in one place.
+//!
+//! Message bounds per socket, which make the ring bounded: one CONN_CNF in its life, at most
+//! one RECV_IND in the ring, one CLOSE_IND, one CLOSE_CNF, and at most `max_sends` SEND_CNFs
+//! (a send slot is freed only when its SEND_CNF is taken from the ring).
+
+use crate::bytering::ByteRing;
+use crate::codes::*;
+use crate::conn_config::ConnConfig;
+use crate::constants::*;
+use crate::errno::code_of;
+use crate::options::{Opt, SockOpts};
+use crate::os_socket::{self, Io, Transport};
+use crate::ring::Entry;
+use crate::runtime::Shared;
+use crate::timers::{Timer, TimerKind};
+use crate::types::{sock_msg, sock_stats};
+use mio::{Interest, Token};
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::ffi::c_int;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How often a socket in `send_cnf_on_ack` mode looks at the kernel's unacknowledged count.
+const ACK_POLL: Duration = Duration::from_millis(1);
+/// Bytes read and dropped while closing, so that the close sends FIN rather than RST.
+const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
+/// Datagrams queued per socket at most, whatever their size.
+const MAX_DATAGRAMS: usize = 4096;
+/// Buffers handed to one `writev`.
+const WRITEV_MAX: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tcp,
+    Udp,
+    Tls,
+    Raw(i32),
+}
+
+impl Kind {
+    pub(crate) fn from_c(ty: c_int, port: c_int) -> Option<Kind> {
+        match ty {
+            SOCK_TYPE_TCP => Some(Kind::Tcp),
+            SOCK_TYPE_UDP => Some(Kind::Udp),
+            SOCK_TYPE_SSL => Some(Kind::Tls),
+            SOCK_TYPE_RAW => Some(Kind::Raw(port)),
+            _ => None,
+        }
+    }
+
+    fn transport(self) -> Transport {
+        match self {
+            Kind::Tcp | Kind::Tls => Transport::Stream,
+            Kind::Udp => Transport::Datagram,
+            Kind::Raw(p) => Transport::Raw(p),
+        }
+    }
+
+    fn is_stream(self) -> bool {
+        matches!(self, Kind::Tcp | Kind::Tls)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the resolver (or for the poll thread to start the connect).
+    Resolving,
+    /// The OS connect is in progress.
+    Connecting,
+    /// CONN_CNF 0 was posted; sending is allowed.
+    Open,
+    /// `sock_close` accepted; flushing queued sends before shutting down.
+    Closing,
+    /// No OS socket any more (failed, closed, or never connected).
+    Closed,
+}
+
+struct SendReq {
+    data: Vec<u8>,
+    off: usize,
+    /// The length the caller passed, reported as `send_len`.
+    total: usize,
+}
+
+/// A finished send in `send_cnf_on_ack` mode, waiting for the peer's acknowledgement.
+struct AckWait {
+    end: u64,
+    total: usize,
+}
+
+pub(crate) struct Sock {
+    pub id: i32,
+    pub generation: u32,
+    pub kind: Kind,
+    pub cfg: ConnConfig,
+    state: Mutex<State>,
+}
+
+struct State {
+    phase: Phase,
+    io: Io,
+    addrs: VecDeque<SocketAddr>,
+    last_error: c_int,
+    opts: SockOpts,
+    destroyed: bool,
+    close_requested: bool,
+
+    sendq: VecDeque<SendReq>,
+    queued_bytes: usize,
+    /// Accepted sends whose SEND_CNF has not been taken from the ring yet.
+    sends_outstanding: usize,
+    acks: VecDeque<AckWait>,
+    ack_timer_armed: bool,
+    written_total: u64,
+
+    stream_buf: ByteRing,
+    datagrams: VecDeque<Vec<u8>>,
+    datagram_bytes: usize,
+    /// Stream: buffered bytes not yet announced. Datagram: queued datagrams not yet announced.
+    unannounced: usize,
+    /// A RECV_IND is in the ring, not yet taken.
+    recv_ind_queued: bool,
+    /// A RECV_IND was posted and `sock_recv` has not been called since.
+    recv_ind_unread: bool,
+    /// The receive buffer filled up: the socket is not being read (flow control holds the peer).
+    read_paused: bool,
+    /// The read side has ended (EOF or error): do not read again.
+    read_done: bool,
+    /// How the peer ended the connection, once it has: 0 orderly, else a code.
+    peer_end: Option<c_int>,
+    close_ind_posted: bool,
+
+    stats: sock_stats,
+}
+
+/// What a socket needs from the runtime while it works: the ring and the timers.
+struct Cx<'a> {
+    sh: &'a Shared,
+    sock: &'a Sock,
+}
+
+impl Cx<'_> {
+    fn post(&self, id: c_int, result: c_int, recv_len: usize, send_len: usize) {
+        self.sh.ring.push(Entry {
+            msg: sock_msg {
+                id,
+                socket_index: self.sock.id,
+                result,
+                recv_len: recv_len.min(c_int::MAX as usize) as c_int,
+                send_len: send_len.min(c_int::MAX as usize) as c_int,
+            },
+            generation: self.sock.generation,
+        });
+    }
+
+    fn arm(&self, kind: TimerKind, after: Duration) {
+        self.sh.add_timer(Timer {
+            at: Instant::now() + after,
+            id: self.sock.id,
+            generation: self.sock.generation,
+            kind,
+        });
+    }
+}
+
+thread_local! {
+    /// Receive scratch for datagrams and for draining on close (one per thread, reused).
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; 65536]);
+}
+
+pub(crate) fn token_of(id: i32, generation: u32) -> Token {
+    Token(((generation as usize) << 32) | id as u32 as usize)
+}
+
+pub(crate) fn split_token(token: Token) -> (i32, u32) {
+    ((token.0 & 0xffff_ffff) as u32 as i32, (token.0 >> 32) as u32)
+}
+
+impl Sock {
+    pub(crate) fn new(id: i32, generation: u32, kind: Kind, cfg: ConnConfig) -> Sock {
+        let rcv = cfg.rcv_buf;
+        Sock {
+            id,
+            generation,
+            kind,
+            cfg,
+            state: Mutex::new(State {
+                phase: Phase::Resolving,
+                io: Io::None,
+                addrs: VecDeque::new(),
+                last_error: SOCK_ERR_OK,
+                opts: SockOpts::default(),
+                destroyed: false,
+                close_requested: false,
+                sendq: VecDeque::new(),
+                queued_bytes: 0,
+                sends_outstanding: 0,
+                acks: VecDeque::new(),
+                ack_timer_armed: false,
+                written_total: 0,
+                stream_buf: ByteRing::new(rcv),
+                datagrams: VecDeque::new(),
+                datagram_bytes: 0,
+                unannounced: 0,
+                recv_ind_queued: false,
+                recv_ind_unread: false,
+                read_paused: false,
+                read_done: false,
+                peer_end: None,
+                close_ind_posted: false,
+                stats: sock_stats::default(),
+            }),
+        }
+    }
+
+    /// Runs `f` on the locked state, or returns `EBADID` once the socket is destroyed.
+    fn with<R>(
+        &self,
+        sh: &Shared,
+        f: impl FnOnce(&mut State, &Cx<'_>) -> Result<R, c_int>,
+    ) -> Result<R, c_int> {
+        let mut st = self.state.lock();
+        if st.destroyed {
+            return Err(SOCK_ERR_EBADID);
+        }
+        f(&mut st, &Cx { sh, sock: self })
+    }
+
+    // ----- driven by the poll thread -----
+
+    /// The resolver's answer (or a literal address): start connecting.
+    pub(crate) fn start(&self, sh: &Shared, addrs: Result<Vec<SocketAddr>, c_int>) {
+        let _ = self.with(sh, |st, cx| {
+            if st.phase != Phase::Resolving {
+                return Ok(()); // cancelled by sock_close or timed out meanwhile
+            }
+            match addrs {
+                Ok(list) => {
+                    st.addrs = list.into();
+                    st.connect_next(cx, SOCK_ERR_EDNS);
+                }
+                Err(code) => st.fail_connect(cx, code),
+            }
+            Ok(())
+        });
+    }
+
+    /// The socket's OS handle became ready.
+    pub(crate) fn on_ready(&self, sh: &Shared, readable: bool, writable: bool) {
+        let _ = self.with(sh, |st, cx| {
+            match st.phase {
+                Phase::Connecting => st.check_connected(cx),
+                Phase::Open | Phase::Closing => {
+                    if writable {
+                        st.flush(cx);
+                    }
+                    if readable {
+                        st.read(cx);
+                    }
+                    st.check_acks(cx);
+                }
+                Phase::Resolving | Phase::Closed => {}
+            }
+            Ok(())
+        });
+    }
+
+    pub(crate) fn on_timer(&self, sh: &Shared, kind: TimerKind) {
+        let _ = self.with(sh, |st, cx| {
+            match kind {
+                TimerKind::Connect => {
+                    if matches!(st.phase, Phase::Resolving | Phase::Connecting) {
+                        st.fail_connect(cx, SOCK_ERR_ETIMEOUT);
+                    }
+                }
+                TimerKind::Close => {
+                    if st.phase == Phase::Closing {
+                        st.fail(cx, SOCK_ERR_ETIMEOUT);
+                    }
+                }
+                TimerKind::AckPoll => {
+                    st.ack_timer_armed = false;
+                    st.check_acks(cx);
+                }
+            }
+            Ok(())
+        });
+    }
+
+    /// A message of this socket was taken from the ring.
+    pub(crate) fn on_taken(&self, sh: &Shared, msg: &sock_msg) {
+        let _ = self.with(sh, |st, cx| {
+            match msg.id {
+                MSG_SOCK_SEND_CNF => st.sends_outstanding = st.sends_outstanding.saturating_sub(1),
+                MSG_SOCK_RECV_IND => {
+                    st.recv_ind_queued = false;
+                    st.announce(cx);
+                }
+                _ => {}
+            }
+            Ok(())
+        });
+    }
+
+    /// Fails the socket after a fault was caught while handling it.
+    pub(crate) fn fault(&self, sh: &Shared) {
+        let _ = self.with(sh, |st, cx| {
+            match st.phase {
+                Phase::Resolving | Phase::Connecting => st.fail_connect(cx, SOCK_ERR_EPANIC),
+                Phase::Open | Phase::Closing => st.fail(cx, SOCK_ERR_EPANIC),
+                Phase::Closed => {}
+            }
+            Ok(())
+        });
+    }
+
+    // ----- driven by API calls -----
+
+    pub(crate) fn send(&self, sh: &Shared, data: &[u8]) -> Result<(), c_int> {
+        self.with(sh, |st, cx| {
+            let refuse = |st: &mut State, code| {
+                st.last_error = code;
+                Err(code)
+            };
+            if data.is_empty() || data.len() > self.cfg.snd_buf {
+                return refuse(st, SOCK_ERR_EARG);
+            }
+            let writable_phase = st.phase == Phase::Open
+                && !st.close_requested
+                && st.io.is_some()
+                && st.peer_end.is_none_or(|c| c == SOCK_ERR_OK);
+            if !writable_phase {
+                return refuse(st, SOCK_ERR_ENOTCONN);
+            }
+            if st.sends_outstanding >= self.cfg.max_sends
+                || st.queued_bytes + data.len() > self.cfg.snd_buf
+            {
+                return refuse(st, SOCK_ERR_ENOBUFS);
+            }
+            st.sends_outstanding += 1;
+            st.enqueue(cx, data);
+            Ok(())
+        })
+    }
+
+    pub(crate) fn recv(&self, sh: &Shared, out: &mut [u8]) -> Result<usize, c_int> {
+        self.with(sh, |st, cx| {
+            let n = if self.kind.is_stream() {
+                let announced = st.stream_buf.len() - st.unannounced;
+                let n = st.stream_buf.take(out);
+                st.unannounced -= n.saturating_sub(announced);
+                n
+            } else {
+                let announced = st.datagrams.len() - st.unannounced;
+                match st.datagrams.pop_front() {
+                    Some(d) => {
+                        if announced == 0 {
+                            st.unannounced -= 1;
+                        }
+                        st.datagram_bytes -= d.len();
+                        let n = d.len().min(out.len());
+                        out[..n].copy_from_slice(&d[..n]);
+                        n
+                    }
+                    None => 0,
+                }
+            };
+            st.recv_ind_unread = false;
+            if st.read_paused && n > 0 {
+                st.read_paused = false;
+                st.read(cx);
+            }
+            st.announce(cx);
+            Ok(n)
+        })
+    }
+
+    pub(crate) fn close(&self, sh: &Shared) -> Result<(), c_int> {
+        self.with(sh, |st, cx| {
+            if st.close_requested {
+                st.last_error = SOCK_ERR_EALREADY;
+                return Err(SOCK_ERR_EALREADY);
+            }
+            st.close_requested = true;
+            match st.phase {
+                Phase::Resolving | Phase::Connecting => {
+                    st.fail_connect(cx, SOCK_ERR_EABORT);
+                    cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0);
+                }
+                Phase::Open if st.sendq.is_empty() && st.acks.is_empty() => {
+                    st.finish_close(cx, SOCK_ERR_OK)
+                }
+                Phase::Open => {
+                    st.phase = Phase::Closing;
+                    cx.arm(TimerKind::Close, self.cfg.close_timeout);
+                }
+                Phase::Closing | Phase::Closed => cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0),
+            }
+            Ok(())
+        })
+    }
+
+    /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
+    pub(crate) fn destroy(&self) {
+        let mut st = self.state.lock();
+        st.destroyed = true;
+        st.io = Io::None;
+        st.phase = Phase::Closed;
+        st.sendq.clear();
+        st.acks.clear();
+        st.stream_buf.release();
+        st.datagrams.clear();
+    }
+
+    pub(crate) fn setopt(&self, sh: &Shared, opt: Opt, value: c_int) -> Result<(), c_int> {
+        self.with(sh, |st, _| {
+            if opt.is_tcp_only() && !self.kind.is_stream() {
+                st.last_error = SOCK_ERR_EARG;
+                return Err(SOCK_ERR_EARG);
+            }
+            st.opts.remember(opt, value);
+            if let Some(sock) = st.io.sock_ref() {
+                if let Err(e) = crate::options::apply(&sock, opt, value) {
+                    st.last_error = code_of(&e);
+                    return Err(st.last_error);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Records `code` as the socket's error and returns it as a refusal.
+    pub(crate) fn refuse(&self, sh: &Shared, code: c_int) -> Result<(), c_int> {
+        self.with(sh, |st, _| {
+            st.last_error = code;
+            Err(code)
+        })
+    }
+
+    pub(crate) fn last_error(&self, sh: &Shared) -> c_int {
+        self.with(sh, |st, _| Ok(st.last_error))
+            .unwrap_or_else(|code| code)
+    }
+
+    pub(crate) fn stats(&self, sh: &Shared) -> Result<sock_stats, c_int> {
+        self.with(sh, |st, _| {
+            let mut s = st.stats;
+            s.send_queued = st.queued_bytes as u64;
+            s.recv_buffered = (st.stream_buf.len() + st.datagram_bytes) as u64;
+            Ok(s)
+        })
+    }
+
+    /// Bytes of buffer memory this socket holds now (for tests of lazy allocation).
+    pub(crate) fn buffer_memory(&self) -> usize {
+        let st = self.state.lock();
+        st.stream_buf.allocated()
+            + st.datagram_bytes
+            + st.sendq.iter().map(|r| r.data.capacity()).sum::<usize>()
+    }
+}
+
+impl State {
+    fn connect_next(&mut self, cx: &Cx<'_>, mut last: c_int) {
+        let kind = cx.sock.kind;
+        while let Some(addr) = self.addrs.pop_front() {
+            let opened = os_socket::open(kind.transport(), addr, cx.sock.cfg.local_port, &self.opts)
+                .and_then(|io| register(cx, io));
+            match opened {
+                Ok(io) => {
+                    self.io = io;
+                    self.phase = Phase::Connecting;
+                    if !kind.is_stream() {
+                        self.opened(cx);
+                    }
+                    return;
+                }
+                Err(e) => last = code_of(&e),
+            }
+        }
+        self.fail_connect(cx, last);
+    }
+
+    /// A stream's connect finished, one way or the other, or the event was spurious.
+    fn check_connected(&mut self, cx: &Cx<'_>) {
+        let Io::Tcp(s) = &self.io else { return };
+        let outcome = match s.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => match s.peer_addr() {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
+            Ok(true) => self.opened(cx),
+            Ok(false) => {}
+            Err(e) => {
+                self.io = Io::None;
+                self.connect_next(cx, code_of(&e));
+            }
+        }
+    }
+
+    fn opened(&mut self, cx: &Cx<'_>) {
+        self.phase = Phase::Open;
+        cx.post(MSG_SOCK_CONN_CNF, SOCK_ERR_OK, 0, 0);
+        self.read(cx);
+    }
+
+    fn fail_connect(&mut self, cx: &Cx<'_>, code: c_int) {
+        self.io = Io::None;
+        self.addrs.clear();
+        self.phase = Phase::Closed;
+        self.last_error = code;
+        cx.post(MSG_SOCK_CONN_CNF, code, 0, 0);
+    }
+
+    /// The connection broke (or a close timed out): every pending send fails in order, then
+    /// CLOSE_CNF if the application was closing, else CLOSE_IND once the buffered bytes are
+    /// announced.
+    fn fail(&mut self, cx: &Cx<'_>, code: c_int) {
+        self.io = Io::None;
+        self.last_error = code;
+        self.read_done = true;
+        self.queued_bytes = 0;
+        for req in std::mem::take(&mut self.sendq) {
+            cx.post(MSG_SOCK_SEND_CNF, code, 0, req.total);
+        }
+        for wait in std::mem::take(&mut self.acks) {
+            cx.post(MSG_SOCK_SEND_CNF, code, 0, wait.total);
+        }
+        let was_closing = self.phase == Phase::Closing;
+        self.phase = Phase::Closed;
+        if was_closing {
+            cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
+        } else if self.peer_end.is_none() {
+            self.peer_end = Some(code);
+            self.announce(cx);
+        }
+    }
+
+    /// Queued sends are done: shut the connection down and confirm the close.
+    fn finish_close(&mut self, cx: &Cx<'_>, code: c_int) {
+        if let Io::Tcp(s) = &mut self.io {
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            // Unread input would make the kernel answer our close with RST, which can destroy
+            // data the peer has not read yet; read a bounded amount and drop it instead.
+            if !self.read_done {
+                drain(s);
+            }
+        }
+        self.io = Io::None;
+        self.phase = Phase::Closed;
+        cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
+    }
+
+    fn enqueue(&mut self, cx: &Cx<'_>, data: &[u8]) {
+        let mut done = 0;
+        // Fast path: nothing queued ahead of us, so write straight from the caller's buffer.
+        if self.sendq.is_empty() {
+            match self.write_direct(data) {
+                Ok(n) => done = n,
+                Err(e) => {
+                    self.sendq.push_back(SendReq {
+                        data: Vec::new(),
+                        off: 0,
+                        total: data.len(),
+                    });
+                    self.fail_or_drop_datagram(cx, &e);
+                    return;
+                }
+            }
+        }
+        if done == data.len() {
+            self.completed(cx, data.len());
+        } else {
+            self.sendq.push_back(SendReq {
+                data: data[done..].to_vec(),
+                off: 0,
+                total: data.len(),
+            });
+            self.queued_bytes += data.len() - done;
+        }
+        self.check_acks(cx);
+    }
+
+    /// Writes as much of `data` as the kernel takes now (all or nothing for datagrams).
+    fn write_direct(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut done = 0;
+        loop {
+            let r = match &mut self.io {
+                Io::Tcp(s) => s.write(&data[done..]),
+                Io::Udp(s) => s.send(data),
+                Io::Raw(s) => s.send(data),
+                Io::None => return Ok(done),
+            };
+            match r {
+                Ok(n) => {
+                    self.written(n);
+                    if !self.io_is_tcp() {
+                        return Ok(data.len()); // a datagram goes whole or not at all
+                    }
+                    done += n;
+                    if done == data.len() {
+                        return Ok(done);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(done),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn io_is_tcp(&self) -> bool {
+        matches!(self.io, Io::Tcp(_))
+    }
+
+    fn written(&mut self, n: usize) {
+        self.stats.bytes_sent += n as u64;
+        self.written_total += n as u64;
+    }
+
+    /// A send's bytes are all with the kernel.
+    fn completed(&mut self, cx: &Cx<'_>, total: usize) {
+        if cx.sock.cfg.send_cnf_on_ack && self.io_is_tcp() {
+            self.acks.push_back(AckWait {
+                end: self.written_total,
+                total,
+            });
+        } else {
+            cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, total);
+        }
+    }
+
+    /// A datagram that the kernel refuses fails alone; a stream error fails the connection.
+    fn fail_or_drop_datagram(&mut self, cx: &Cx<'_>, e: &io::Error) {
+        if cx.sock.kind.is_stream() {
+            self.fail(cx, code_of(e));
+        } else if let Some(req) = self.sendq.pop_front() {
+            self.queued_bytes -= req.data.len() - req.off;
+            self.last_error = code_of(e);
+            cx.post(MSG_SOCK_SEND_CNF, code_of(e), 0, req.total);
+        }
+    }
+
+    /// Hands queued sends to the kernel until it pushes back.
+    fn flush(&mut self, cx: &Cx<'_>) {
+        while !self.sendq.is_empty() {
+            let result = match &mut self.io {
+                Io::Tcp(s) => {
+                    let mut slices = [IoSlice::new(&[]); WRITEV_MAX];
+                    let mut count = 0;
+                    for (slot, req) in slices.iter_mut().zip(&self.sendq) {
+                        *slot = IoSlice::new(&req.data[req.off..]);
+                        count += 1;
+                    }
+                    s.write_vectored(&slices[..count])
+                }
+                Io::Udp(s) => s.send(&self.sendq[0].data),
+                Io::Raw(s) => s.send(&self.sendq[0].data),
+                Io::None => return,
+            };
+            match result {
+                Ok(n) => {
+                    self.written(n);
+                    self.consume(cx, n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.fail_or_drop_datagram(cx, &e);
+                    if self.phase == Phase::Closed {
+                        return;
+                    }
+                }
+            }
+        }
+        self.close_if_flushed(cx);
+    }
+
+    /// Advances the queue past `n` written bytes (a whole datagram for UDP/RAW).
+    fn consume(&mut self, cx: &Cx<'_>, mut n: usize) {
+        if !self.io_is_tcp() {
+            if let Some(req) = self.sendq.pop_front() {
+                self.queued_bytes -= req.data.len();
+                self.completed(cx, req.total);
+            }
+            return;
+        }
+        while n > 0 {
+            let Some(front) = self.sendq.front_mut() else { break };
+            let left = front.data.len() - front.off;
+            let step = left.min(n);
+            front.off += step;
+            n -= step;
+            self.queued_bytes -= step;
+            if front.off == front.data.len() {
+                let total = front.total;
+                self.sendq.pop_front();
+                self.completed(cx, total);
+            }
+        }
+    }
+
+    fn close_if_flushed(&mut self, cx: &Cx<'_>) {
+        if self.phase == Phase::Closing && self.sendq.is_empty() && self.acks.is_empty() {
+            self.finish_close(cx, SOCK_ERR_OK);
+        }
+    }
+
+    /// `send_cnf_on_ack`: confirm the sends the peer has acknowledged; look again soon if some
+    /// are still waiting.
+    fn check_acks(&mut self, cx: &Cx<'_>) {
+        if self.acks.is_empty() {
+            return;
+        }
+        let unacked = match self.io.unacked_bytes() {
+            Ok(n) => n,
+            Err(e) => return self.fail(cx, code_of(&e)),
+        };
+        let acked = self.written_total - unacked.min(self.written_total);
+        while self.acks.front().is_some_and(|w| w.end <= acked) {
+            if let Some(w) = self.acks.pop_front() {
+                cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, w.total);
+            }
+        }
+        if !self.acks.is_empty() && !self.ack_timer_armed {
+            self.ack_timer_armed = true;
+            cx.arm(TimerKind::AckPoll, ACK_POLL);
+        }
+        self.close_if_flushed(cx);
+    }
+
+    /// Reads what the kernel has, up to the receive bound, then announces it.
+    fn read(&mut self, cx: &Cx<'_>) {
+        if cx.sock.kind.is_stream() {
+            self.read_stream(cx);
+        } else {
+            self.read_datagrams(cx.sock.cfg.rcv_buf);
+        }
+        self.announce(cx);
+    }
+
+    fn read_stream(&mut self, cx: &Cx<'_>) {
+        if self.read_done {
+            return;
+        }
+        let Io::Tcp(s) = &mut self.io else { return };
+        loop {
+            let spare = self.stream_buf.spare();
+            if spare.is_empty() {
+                self.read_paused = true;
+                return;
+            }
+            match s.read(spare) {
+                Ok(0) => {
+                    self.read_done = true;
+                    self.peer_end = Some(SOCK_ERR_OK);
+                    return;
+                }
+                Ok(n) => {
+                    self.stream_buf.commit(n);
+                    self.unannounced += n;
+                    self.stats.bytes_received += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(cx, code_of(&e)),
+            }
+        }
+    }
+
+    fn read_datagrams(&mut self, bound: usize) {
+        SCRATCH.with_borrow_mut(|scratch| {
+            loop {
+                let r = match &self.io {
+                    Io::Udp(s) => s.recv(scratch),
+                    Io::Raw(s) => (&*s).read(scratch),
+                    _ => return,
+                };
+                match r {
+                    Ok(n) => {
+                        if self.datagram_bytes + n > bound
+                            || self.datagrams.len() >= MAX_DATAGRAMS
+                        {
+                            self.stats.datagrams_dropped += 1;
+                        } else {
+                            self.datagrams.push_back(scratch[..n].to_vec());
+                            self.datagram_bytes += n;
+                            self.unannounced += 1;
+                            self.stats.bytes_received += n as u64;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    // ICMP errors (port unreachable) are reported once and cleared: note them
+                    // and keep reading, as they concern one datagram, not the socket.
+                    Err(e) => self.last_error = code_of(&e),
+                }
+            }
+        });
+    }
+
+    /// Posts the RECV_IND (and then the CLOSE_IND) the rules allow now.
+    fn announce(&mut self, cx: &Cx<'_>) {
+        if self.close_requested {
+            return;
+        }
+        if self.unannounced > 0 && !self.recv_ind_queued && !self.recv_ind_unread {
+            let len = if cx.sock.kind.is_stream() {
+                std::mem::take(&mut self.unannounced)
+            } else {
+                let first_new = self.datagrams.len() - self.unannounced;
+                self.unannounced -= 1;
+                self.datagrams[first_new].len()
+            };
+            self.recv_ind_queued = true;
+            self.recv_ind_unread = true;
+            cx.post(MSG_SOCK_RECV_IND, SOCK_ERR_OK, len, 0);
+        }
+        if let Some(code) = self.peer_end
+            && self.unannounced == 0
+            && !self.close_ind_posted
+        {
+            self.close_ind_posted = true;
+            cx.post(MSG_SOCK_CLOSE_IND, code, 0, 0);
+        }
+    }
+}
+
+fn register(cx: &Cx<'_>, mut io: Io) -> io::Result<Io> {
+    let token = token_of(cx.sock.id, cx.sock.generation);
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    let registry = &cx.sh.registry;
+    match &mut io {
+        Io::Tcp(s) => registry.register(s, token, interest)?,
+        Io::Udp(s) => registry.register(s, token, interest)?,
+        Io::Raw(s) => {
+            use std::os::fd::AsRawFd;
+            registry.register(&mut mio::unix::SourceFd(&s.as_raw_fd()), token, interest)?
+        }
+        Io::None => {}
+    }
+    Ok(io)
+}
+
+/// Reads and drops up to `CLOSE_DRAIN_LIMIT` bytes of unread input.
+fn drain(s: &mut mio::net::TcpStream) {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let mut total = 0;
+        while total < CLOSE_DRAIN_LIMIT {
+            match s.read(scratch) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    });
+}
