@@ -553,6 +553,23 @@ int sock_stats(int id, struct sock_stats *out);
 int sock_set_max_sockets(int max);
 
 /**
+ * Copies the ALPN protocol the TLS server chose into `buf`, NUL-terminated. Returns its
+ * length (0 when none was negotiated), `-SOCK_ERR_EINVAL` when `id` is not a connected TLS
+ * socket, `-SOCK_ERR_EARG` for NULL `buf` or `len` too small for the name and its NUL,
+ * `-SOCK_ERR_EBADID`.
+ *
+ * # Safety
+ * `buf` is NULL or points at `len` writable bytes.
+ */
+int sock_tls_alpn(int id, char *buf, size_t len);
+
+/**
+ * 1 when the TLS connection resumed an earlier session (no full handshake), 0 when not;
+ * `-SOCK_ERR_EINVAL` when `id` is not a connected TLS socket, `-SOCK_ERR_EBADID`.
+ */
+int sock_tls_resumed(int id);
+
+/**
  * A sentence describing `code` (a negated code is read as its absolute value); never NULL.
  */
 const char *sock_strerror(int code);

@@ -53,14 +53,16 @@ pub unsafe extern "C" fn sock_conn_ext(
     opts: *const sock_conn_opts,
 ) -> c_int {
     // SAFETY: the pointer contracts are forwarded to the readers, which check for NULL.
-    guard(-SOCK_ERR_EPANIC, || value_or_neg(unsafe { conn(sock_type, port, addr, cert, opts) }))
+    guard(-SOCK_ERR_EPANIC, || {
+        value_or_neg(unsafe { conn(sock_type, port, addr, cert, opts) })
+    })
 }
 
 unsafe fn conn(
     sock_type: c_int,
     port: c_int,
     addr: *const c_char,
-    _cert: *const sock_cert,
+    cert: *const sock_cert,
     opts: *const sock_conn_opts,
 ) -> Result<c_int, c_int> {
     let kind = Kind::from_c(sock_type, port).ok_or(SOCK_ERR_EARG)?;
@@ -75,15 +77,17 @@ unsafe fn conn(
     let host = unsafe { read_addr(addr) }?;
     // SAFETY: forwarded contract.
     let cfg = unsafe { ConnConfig::from_c(opts) }?;
-    if kind == Kind::Tls {
-        return Err(SOCK_ERR_SSL_EINIT);
-    }
+    let tls = match kind {
+        // SAFETY: forwarded contract.
+        Kind::Tls => Some(unsafe { crate::tls::setup(cert, &host, &cfg) }?),
+        _ => None,
+    };
     let sh = runtime::get()?;
     let timeout = cfg.connect_timeout;
     let (id, sock) = sh
         .table
         .write()
-        .insert(|id, generation| Sock::new(id, generation, kind, cfg))
+        .insert(|id, generation| Sock::new(id, generation, kind, cfg, tls))
         .ok_or(SOCK_ERR_ENOBUFS)?;
     sh.add_timer(Timer {
         at: Instant::now() + timeout,
@@ -91,7 +95,11 @@ unsafe fn conn(
         generation: sock.generation,
         kind: TimerKind::Connect,
     });
-    let wire_port = if matches!(kind, Kind::Raw(_)) { 0 } else { port as u16 };
+    let wire_port = if matches!(kind, Kind::Raw(_)) {
+        0
+    } else {
+        port as u16
+    };
     match ip_literal(&host) {
         Some(ip) => sh.submit(Cmd::Start(sock, Ok(vec![SocketAddr::new(ip, wire_port)]))),
         None => sh.resolver.submit(
@@ -186,7 +194,9 @@ pub extern "C" fn sock_close(id: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_destroy(id: c_int) -> c_int {
     guard(0, || {
-        let Some(sh) = runtime::current() else { return 0 };
+        let Some(sh) = runtime::current() else {
+            return 0;
+        };
         let Some(sock) = sh.table.write().remove(id) else {
             return 0;
         };
@@ -204,7 +214,9 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_setopt(id: c_int, level: c_int, optname: c_int, optval: c_int) -> c_int {
     guard(-1, || {
-        let Some((sh, sock)) = find(id) else { return -1 };
+        let Some((sh, sock)) = find(id) else {
+            return -1;
+        };
         let result = match Opt::parse(level, optname, optval) {
             Some(opt) => sock.setopt(&sh, opt, optval),
             None => sock.refuse(&sh, SOCK_ERR_EARG),
@@ -240,8 +252,8 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
             Ok(sh) => sh,
             Err(code) => return -code,
         };
-        let deadline = (timeout_ms >= 0)
-            .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let deadline =
+            (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
             let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let entry = match sh.ring.pop(wait) {
@@ -268,11 +280,8 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_msg_fd() -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let fd = runtime::get().and_then(|sh| {
-            sh.ring
-                .notify_fd()
-                .map_err(|e| crate::errno::code_of(&e))
-        });
+        let fd = runtime::get()
+            .and_then(|sh| sh.ring.notify_fd().map_err(|e| crate::errno::code_of(&e)));
         value_or_neg(fd)
     })
 }
@@ -313,6 +322,47 @@ pub extern "C" fn sock_set_max_sockets(max: c_int) -> c_int {
         }
         runtime::set_max_sockets(max as usize);
         0
+    })
+}
+
+/// Copies the ALPN protocol the TLS server chose into `buf`, NUL-terminated. Returns its
+/// length (0 when none was negotiated), `-SOCK_ERR_EINVAL` when `id` is not a connected TLS
+/// socket, `-SOCK_ERR_EARG` for NULL `buf` or `len` too small for the name and its NUL,
+/// `-SOCK_ERR_EBADID`.
+///
+/// # Safety
+/// `buf` is NULL or points at `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_tls_alpn(id: c_int, buf: *mut c_char, len: usize) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let Some((sh, sock)) = find(id) else {
+            return -SOCK_ERR_EBADID;
+        };
+        let proto = match sock.tls_alpn(&sh) {
+            Ok(p) => p.unwrap_or_default(),
+            Err(code) => return -code,
+        };
+        if buf.is_null() || len <= proto.len() {
+            return -SOCK_ERR_EARG;
+        }
+        // SAFETY: `buf` has `len` > proto.len() writable bytes by contract.
+        unsafe {
+            std::ptr::copy_nonoverlapping(proto.as_ptr(), buf.cast::<u8>(), proto.len());
+            *buf.add(proto.len()) = 0;
+        }
+        proto.len() as c_int
+    })
+}
+
+/// 1 when the TLS connection resumed an earlier session (no full handshake), 0 when not;
+/// `-SOCK_ERR_EINVAL` when `id` is not a connected TLS socket, `-SOCK_ERR_EBADID`.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_tls_resumed(id: c_int) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let Some((sh, sock)) = find(id) else {
+            return -SOCK_ERR_EBADID;
+        };
+        value_or_neg(sock.tls_resumed(&sh).map(c_int::from))
     })
 }
 

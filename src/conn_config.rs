@@ -114,8 +114,10 @@ impl ConnConfig {
                 1,
                 65535,
             )? as u16,
-            send_cnf_on_ack: field(offset_of!(sock_conn_opts, send_cnf_on_ack), o.send_cnf_on_ack)
-                != 0,
+            send_cnf_on_ack: field(
+                offset_of!(sock_conn_opts, send_cnf_on_ack),
+                o.send_cnf_on_ack,
+            ) != 0,
             max_sends: pick(
                 field(offset_of!(sock_conn_opts, max_sends), o.max_sends),
                 SOCK_DEFAULT_MAX_SENDS,
@@ -123,13 +125,18 @@ impl ConnConfig {
                 65536,
             )? as usize,
             close_timeout: ms(pick(
-                field(offset_of!(sock_conn_opts, close_timeout_ms), o.close_timeout_ms),
+                field(
+                    offset_of!(sock_conn_opts, close_timeout_ms),
+                    o.close_timeout_ms,
+                ),
                 SOCK_DEFAULT_CLOSE_TIMEOUT_MS,
                 1,
                 c_int::MAX,
             )?),
             tls_verify: match field(offset_of!(sock_conn_opts, tls_verify), o.tls_verify) {
-                v @ (SOCK_TLS_VERIFY_FULL | SOCK_TLS_VERIFY_NO_HOSTNAME | SOCK_TLS_VERIFY_NONE) => v,
+                v @ (SOCK_TLS_VERIFY_FULL | SOCK_TLS_VERIFY_NO_HOSTNAME | SOCK_TLS_VERIFY_NONE) => {
+                    v
+                }
                 _ => return Err(SOCK_ERR_EARG),
             },
             alpn,

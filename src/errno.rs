@@ -9,9 +9,7 @@ pub(crate) fn code_of(err: &io::Error) -> c_int {
         Some(libc::ECONNREFUSED) => SOCK_ERR_ECONNREFUSED,
         Some(libc::ECONNRESET) | Some(libc::EPIPE) => SOCK_ERR_ERST,
         Some(libc::ETIMEDOUT) => SOCK_ERR_ETIMEOUT,
-        Some(libc::EHOSTUNREACH) | Some(libc::ENETUNREACH) | Some(libc::EHOSTDOWN) => {
-            SOCK_ERR_ERTE
-        }
+        Some(libc::EHOSTUNREACH) | Some(libc::ENETUNREACH) | Some(libc::EHOSTDOWN) => SOCK_ERR_ERTE,
         Some(libc::ENETDOWN) | Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV) => SOCK_ERR_EIF,
         Some(libc::EPERM) | Some(libc::EACCES) => SOCK_ERR_EPERM,
         Some(libc::EADDRINUSE) => SOCK_ERR_EADDRINUSE,

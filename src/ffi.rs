@@ -72,7 +72,7 @@ mod tests {
             let long = std::ffi::CString::new("a".repeat(256)).unwrap();
             assert_eq!(read_addr(long.as_ptr()), Err(SOCK_ERR_EARG));
         }
-        assert!(guard(false, || panic!("boom")) == false);
+        assert!(!guard(false, || panic!("boom")));
         assert_eq!(value_or_neg(Err(3)), -3);
     }
 

@@ -19,6 +19,7 @@ mod runtime;
 mod socket;
 mod table;
 mod timers;
+mod tls;
 pub mod types;
 
 pub use api::*;

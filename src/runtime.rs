@@ -135,6 +135,7 @@ pub(crate) fn shutdown() {
     }
     sh.take_cmds();
     sh.ring.close();
+    crate::tls::clear_cache();
 }
 
 pub(crate) fn set_max_sockets(max: usize) {

@@ -16,6 +16,7 @@ use crate::os_socket::{self, Io, Transport};
 use crate::ring::Entry;
 use crate::runtime::Shared;
 use crate::timers::{Timer, TimerKind};
+use crate::tls::{Records, TlsConn, TlsSetup};
 use crate::types::{sock_msg, sock_stats};
 use mio::{Interest, Token};
 use parking_lot::Mutex;
@@ -34,6 +35,9 @@ const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 const MAX_DATAGRAMS: usize = 4096;
 /// Buffers handed to one `writev`.
 const WRITEV_MAX: usize = 64;
+/// TLS 1.3 with client authentication: how long CONN_CNF waits for the server's verdict
+/// before assuming acceptance (a server that sends no tickets says nothing on success).
+const TLS_VERDICT_WAIT: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -99,12 +103,14 @@ pub(crate) struct Sock {
     pub generation: u32,
     pub kind: Kind,
     pub cfg: ConnConfig,
+    pub tls: Option<TlsSetup>,
     state: Mutex<State>,
 }
 
 struct State {
     phase: Phase,
     io: Io,
+    tls: Option<Box<TlsConn>>,
     addrs: VecDeque<SocketAddr>,
     last_error: c_int,
     opts: SockOpts,
@@ -179,20 +185,31 @@ pub(crate) fn token_of(id: i32, generation: u32) -> Token {
 }
 
 pub(crate) fn split_token(token: Token) -> (i32, u32) {
-    ((token.0 & 0xffff_ffff) as u32 as i32, (token.0 >> 32) as u32)
+    (
+        (token.0 & 0xffff_ffff) as u32 as i32,
+        (token.0 >> 32) as u32,
+    )
 }
 
 impl Sock {
-    pub(crate) fn new(id: i32, generation: u32, kind: Kind, cfg: ConnConfig) -> Sock {
+    pub(crate) fn new(
+        id: i32,
+        generation: u32,
+        kind: Kind,
+        cfg: ConnConfig,
+        tls: Option<TlsSetup>,
+    ) -> Sock {
         let rcv = cfg.rcv_buf;
         Sock {
             id,
             generation,
             kind,
             cfg,
+            tls,
             state: Mutex::new(State {
                 phase: Phase::Resolving,
                 io: Io::None,
+                tls: None,
                 addrs: VecDeque::new(),
                 last_error: SOCK_ERR_OK,
                 opts: SockOpts::default(),
@@ -255,6 +272,7 @@ impl Sock {
     pub(crate) fn on_ready(&self, sh: &Shared, readable: bool, writable: bool) {
         let _ = self.with(sh, |st, cx| {
             match st.phase {
+                Phase::Connecting if st.tls.is_some() => st.tls_handshake(cx),
                 Phase::Connecting => st.check_connected(cx),
                 Phase::Open | Phase::Closing => {
                     if writable {
@@ -282,6 +300,13 @@ impl Sock {
                 TimerKind::Close => {
                     if st.phase == Phase::Closing {
                         st.fail(cx, SOCK_ERR_ETIMEOUT);
+                    }
+                }
+                TimerKind::TlsVerdict => {
+                    if st.phase == Phase::Connecting
+                        && st.tls.as_ref().is_some_and(|t| t.awaiting_verdict)
+                    {
+                        st.opened(cx);
                     }
                 }
                 TimerKind::AckPoll => {
@@ -393,12 +418,12 @@ impl Sock {
                     st.fail_connect(cx, SOCK_ERR_EABORT);
                     cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0);
                 }
-                Phase::Open if st.sendq.is_empty() && st.acks.is_empty() => {
-                    st.finish_close(cx, SOCK_ERR_OK)
-                }
                 Phase::Open => {
                     st.phase = Phase::Closing;
-                    cx.arm(TimerKind::Close, self.cfg.close_timeout);
+                    st.close_if_flushed(cx);
+                    if st.phase == Phase::Closing {
+                        cx.arm(TimerKind::Close, self.cfg.close_timeout);
+                    }
                 }
                 Phase::Closing | Phase::Closed => cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0),
             }
@@ -411,6 +436,7 @@ impl Sock {
         let mut st = self.state.lock();
         st.destroyed = true;
         st.io = Io::None;
+        st.tls = None;
         st.phase = Phase::Closed;
         st.sendq.clear();
         st.acks.clear();
@@ -425,11 +451,11 @@ impl Sock {
                 return Err(SOCK_ERR_EARG);
             }
             st.opts.remember(opt, value);
-            if let Some(sock) = st.io.sock_ref() {
-                if let Err(e) = crate::options::apply(&sock, opt, value) {
-                    st.last_error = code_of(&e);
-                    return Err(st.last_error);
-                }
+            if let Some(sock) = st.io.sock_ref()
+                && let Err(e) = crate::options::apply(&sock, opt, value)
+            {
+                st.last_error = code_of(&e);
+                return Err(st.last_error);
             }
             Ok(())
         })
@@ -457,6 +483,26 @@ impl Sock {
         })
     }
 
+    /// The ALPN protocol the server chose, once connected (TLS only).
+    pub(crate) fn tls_alpn(&self, sh: &Shared) -> Result<Option<Vec<u8>>, c_int> {
+        self.with(sh, |st, _| match (&st.tls, st.phase) {
+            (Some(t), Phase::Open | Phase::Closing) => {
+                Ok(t.conn.alpn_protocol().map(<[u8]>::to_vec))
+            }
+            _ => Err(SOCK_ERR_EINVAL),
+        })
+    }
+
+    /// Whether the TLS session was resumed, once connected.
+    pub(crate) fn tls_resumed(&self, sh: &Shared) -> Result<bool, c_int> {
+        self.with(sh, |st, _| match (&st.tls, st.phase) {
+            (Some(t), Phase::Open | Phase::Closing) => {
+                Ok(t.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed))
+            }
+            _ => Err(SOCK_ERR_EINVAL),
+        })
+    }
+
     /// Bytes of buffer memory this socket holds now (for tests of lazy allocation).
     pub(crate) fn buffer_memory(&self) -> usize {
         let st = self.state.lock();
@@ -470,8 +516,9 @@ impl State {
     fn connect_next(&mut self, cx: &Cx<'_>, mut last: c_int) {
         let kind = cx.sock.kind;
         while let Some(addr) = self.addrs.pop_front() {
-            let opened = os_socket::open(kind.transport(), addr, cx.sock.cfg.local_port, &self.opts)
-                .and_then(|io| register(cx, io));
+            let opened =
+                os_socket::open(kind.transport(), addr, cx.sock.cfg.local_port, &self.opts)
+                    .and_then(|io| register(cx, io));
             match opened {
                 Ok(io) => {
                     self.io = io;
@@ -499,7 +546,16 @@ impl State {
             },
         };
         match outcome {
-            Ok(true) => self.opened(cx),
+            Ok(true) => match &cx.sock.tls {
+                None => self.opened(cx),
+                Some(setup) => match TlsConn::new(setup) {
+                    Ok(tls) => {
+                        self.tls = Some(Box::new(tls));
+                        self.tls_handshake(cx);
+                    }
+                    Err(code) => self.fail_connect(cx, code),
+                },
+            },
             Ok(false) => {}
             Err(e) => {
                 self.io = Io::None;
@@ -514,8 +570,47 @@ impl State {
         self.read(cx);
     }
 
+    /// Drives the TLS handshake as far as the kernel allows; posts CONN_CNF when it ends.
+    fn tls_handshake(&mut self, cx: &Cx<'_>) {
+        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+            return;
+        };
+        let outcome = loop {
+            match tls.write_out(tcp) {
+                Ok((n, _)) => self.written_total += n as u64,
+                Err(e) => break Err(code_of(&e)),
+            }
+            if !tls.conn.is_handshaking() && !tls.awaiting_verdict {
+                // Our side is done. Under TLS 1.3 a server checks our certificate after that,
+                // so when it asked for one, wait for its verdict before confirming.
+                if tls.cert_requested && tls.is_tls13() {
+                    tls.awaiting_verdict = true;
+                    cx.arm(TimerKind::TlsVerdict, TLS_VERDICT_WAIT);
+                    continue;
+                }
+                break Ok(true);
+            }
+            match tls.read_records(tcp) {
+                Ok(Records::Processed) if tls.awaiting_verdict => break Ok(true),
+                Ok(Records::Processed) => {}
+                Ok(Records::WouldBlock) => break Ok(false),
+                Ok(Records::Eof) => break Err(SOCK_ERR_SSL_EHANDSHAKE),
+                Err(code) => {
+                    let _ = tls.write_out(tcp); // tell the server why, if it still listens
+                    break Err(code);
+                }
+            }
+        };
+        match outcome {
+            Ok(true) => self.opened(cx),
+            Ok(false) => {}
+            Err(code) => self.fail_connect(cx, code),
+        }
+    }
+
     fn fail_connect(&mut self, cx: &Cx<'_>, code: c_int) {
         self.io = Io::None;
+        self.tls = None;
         self.addrs.clear();
         self.phase = Phase::Closed;
         self.last_error = code;
@@ -527,6 +622,11 @@ impl State {
     /// announced.
     fn fail(&mut self, cx: &Cx<'_>, code: c_int) {
         self.io = Io::None;
+        if let Some(tls) = &mut self.tls {
+            for total in tls.unflushed.drain(..) {
+                cx.post(MSG_SOCK_SEND_CNF, code, 0, total);
+            }
+        }
         self.last_error = code;
         self.read_done = true;
         self.queued_bytes = 0;
@@ -557,11 +657,22 @@ impl State {
             }
         }
         self.io = Io::None;
+        self.tls = None;
         self.phase = Phase::Closed;
         cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
     }
 
     fn enqueue(&mut self, cx: &Cx<'_>, data: &[u8]) {
+        if self.tls.is_some() {
+            // rustls copies the plaintext when it encrypts; queue it and pump at once.
+            self.sendq.push_back(SendReq {
+                data: data.to_vec(),
+                off: 0,
+                total: data.len(),
+            });
+            self.queued_bytes += data.len();
+            return self.flush(cx);
+        }
         let mut done = 0;
         // Fast path: nothing queued ahead of us, so write straight from the caller's buffer.
         if self.sendq.is_empty() {
@@ -653,6 +764,9 @@ impl State {
 
     /// Hands queued sends to the kernel until it pushes back.
     fn flush(&mut self, cx: &Cx<'_>) {
+        if self.tls.is_some() {
+            return self.flush_tls(cx);
+        }
         while !self.sendq.is_empty() {
             let result = match &mut self.io {
                 Io::Tcp(s) => {
@@ -686,6 +800,47 @@ impl State {
         self.close_if_flushed(cx);
     }
 
+    /// Encrypts queued plaintext and hands the records to the kernel. A send is confirmed
+    /// once all records holding its plaintext are with the kernel.
+    fn flush_tls(&mut self, cx: &Cx<'_>) {
+        loop {
+            let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+                return;
+            };
+            match tls.write_out(tcp) {
+                Ok((n, all_out)) => {
+                    self.written_total += n as u64;
+                    if !all_out {
+                        return; // the writable event brings us back
+                    }
+                }
+                Err(e) => return self.fail(cx, code_of(&e)),
+            }
+            let done: Vec<usize> = tls.unflushed.drain(..).collect();
+            let Some(front) = self.sendq.front_mut() else {
+                for total in done {
+                    self.completed(cx, total);
+                }
+                break;
+            };
+            let n = match tls.conn.writer().write(&front.data[front.off..]) {
+                Ok(n) => n,
+                Err(e) => return self.fail(cx, code_of(&e)),
+            };
+            front.off += n;
+            self.queued_bytes -= n;
+            self.stats.bytes_sent += n as u64;
+            if front.off == front.data.len() {
+                tls.unflushed.push_back(front.total);
+                self.sendq.pop_front();
+            }
+            for total in done {
+                self.completed(cx, total);
+            }
+        }
+        self.close_if_flushed(cx);
+    }
+
     /// Advances the queue past `n` written bytes (a whole datagram for UDP/RAW).
     fn consume(&mut self, cx: &Cx<'_>, mut n: usize) {
         if !self.io_is_tcp() {
@@ -696,7 +851,9 @@ impl State {
             return;
         }
         while n > 0 {
-            let Some(front) = self.sendq.front_mut() else { break };
+            let Some(front) = self.sendq.front_mut() else {
+                break;
+            };
             let left = front.data.len() - front.off;
             let step = left.min(n);
             front.off += step;
@@ -711,9 +868,21 @@ impl State {
     }
 
     fn close_if_flushed(&mut self, cx: &Cx<'_>) {
-        if self.phase == Phase::Closing && self.sendq.is_empty() && self.acks.is_empty() {
-            self.finish_close(cx, SOCK_ERR_OK);
+        if self.phase != Phase::Closing || !self.sendq.is_empty() || !self.acks.is_empty() {
+            return;
         }
+        if let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) {
+            if !tls.close_notify_sent {
+                tls.close_notify_sent = true;
+                tls.conn.send_close_notify();
+            }
+            match tls.write_out(tcp) {
+                Ok((_, true)) => {}
+                Ok((_, false)) => return, // the rest goes on the next writable event
+                Err(e) => return self.fail(cx, code_of(&e)),
+            }
+        }
+        self.finish_close(cx, SOCK_ERR_OK);
     }
 
     /// `send_cnf_on_ack`: confirm the sends the peer has acknowledged; look again soon if some
@@ -753,6 +922,9 @@ impl State {
         if self.read_done {
             return;
         }
+        if self.tls.is_some() {
+            return self.read_tls(cx);
+        }
         let Io::Tcp(s) = &mut self.io else { return };
         loop {
             let spare = self.stream_buf.spare();
@@ -778,6 +950,54 @@ impl State {
         }
     }
 
+    /// Moves decrypted bytes into the receive buffer, reading records only while it has room.
+    fn read_tls(&mut self, cx: &Cx<'_>) {
+        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+            return;
+        };
+        let end = loop {
+            // Drain what rustls has decrypted before asking the kernel for more.
+            let spare = self.stream_buf.spare();
+            if spare.is_empty() {
+                self.read_paused = true;
+                return;
+            }
+            match io::Read::read(&mut tls.conn.reader(), spare) {
+                Ok(0) => break Ok(SOCK_ERR_OK), // close_notify
+                Ok(n) => {
+                    self.stream_buf.commit(n);
+                    self.unannounced += n;
+                    self.stats.bytes_received += n as u64;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // The TCP stream ended without close_notify: the data may be truncated.
+                Err(_) => break Ok(SOCK_ERR_ECLSD),
+            }
+            match tls.read_records(tcp) {
+                Ok(Records::Processed | Records::Eof) => {
+                    // Alerts or key updates may need an answer; a full kernel buffer is fine,
+                    // the writable event finishes the job.
+                    if let Err(e) = tls.write_out(tcp) {
+                        break Err(code_of(&e));
+                    }
+                }
+                Ok(Records::WouldBlock) => return,
+                Err(code) => {
+                    let _ = tls.write_out(tcp);
+                    break Err(code);
+                }
+            }
+        };
+        match end {
+            Ok(code) => {
+                self.read_done = true;
+                self.peer_end = Some(code);
+            }
+            Err(code) => self.fail(cx, code),
+        }
+    }
+
     fn read_datagrams(&mut self, bound: usize) {
         SCRATCH.with_borrow_mut(|scratch| {
             loop {
@@ -788,8 +1008,7 @@ impl State {
                 };
                 match r {
                     Ok(n) => {
-                        if self.datagram_bytes + n > bound
-                            || self.datagrams.len() >= MAX_DATAGRAMS
+                        if self.datagram_bytes + n > bound || self.datagrams.len() >= MAX_DATAGRAMS
                         {
                             self.stats.datagrams_dropped += 1;
                         } else {

@@ -30,10 +30,6 @@ impl<T> Table<T> {
         self.limit = limit;
     }
 
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.count
     }
@@ -123,7 +119,10 @@ mod tests {
         assert!(t.get(1).is_none());
         let (id, v) = t.insert(|id, g| id * 100 + g as i32).unwrap();
         assert_eq!(id, 1);
-        assert!(t.get_current(1, gen1).is_none(), "old generation must not match");
+        assert!(
+            t.get_current(1, gen1).is_none(),
+            "old generation must not match"
+        );
         assert_eq!(*v, 100 + 5);
         assert_eq!(t.insert(|id, _| id).unwrap().0, 2);
         assert_eq!(t.len(), 4);

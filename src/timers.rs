@@ -14,6 +14,8 @@ pub(crate) enum TimerKind {
     Close,
     /// Look again at how many sent bytes the peer has acknowledged.
     AckPoll,
+    /// Stop waiting for a TLS 1.3 server's verdict on our client certificate.
+    TlsVerdict,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,7 +79,10 @@ mod tests {
         assert!(timers.add(t(30, 3)));
         assert!(timers.add(t(10, 1)));
         assert!(!timers.add(t(20, 2)));
-        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(10)));
+        assert_eq!(
+            timers.next_deadline(),
+            Some(now + Duration::from_millis(10))
+        );
         let due = timers.expired(now + Duration::from_millis(25));
         assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(timers.len(), 1);

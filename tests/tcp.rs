@@ -4,7 +4,6 @@ mod common;
 use common::*;
 use socketcore::*;
 use std::io::{Read, Write};
-use std::net::Shutdown;
 use std::time::Duration;
 
 #[test]
@@ -133,7 +132,9 @@ fn peer_close_comes_after_last_data_which_stays_readable() {
 fn reset_by_peer_is_close_ind_erst_and_fails_pending_sends() {
     let _s = session();
     let server = tcp_server(1, |s| {
-        socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
         std::thread::sleep(Duration::from_millis(100));
         drop(s); // SO_LINGER 0: close sends RST
     });
@@ -218,13 +219,22 @@ fn slow_reader_holds_the_peer_with_bounded_memory_and_loses_nothing() {
         let _ = s.write_all(&pattern(total, 77));
     });
     let rcv = 64 * 1024;
-    let id = conn_opts(SOCK_TYPE_TCP, server.port, "127.0.0.1", |o| o.rcv_buf_size = rcv);
+    let id = conn_opts(SOCK_TYPE_TCP, server.port, "127.0.0.1", |o| {
+        o.rcv_buf_size = rcv
+    });
     expect(MSG_SOCK_CONN_CNF, id, 0);
     std::thread::sleep(Duration::from_millis(300)); // we do not read: the peer must stall
     let mut st = sock_stats::default();
     unsafe { sock_stats(id, &mut st) };
-    assert!(st.recv_buffered as i32 <= rcv, "buffered {}", st.recv_buffered);
-    assert!(st.bytes_received < total as u64 / 2, "peer was not held back");
+    assert!(
+        st.recv_buffered as i32 <= rcv,
+        "buffered {}",
+        st.recv_buffered
+    );
+    assert!(
+        st.bytes_received < total as u64 / 2,
+        "peer was not held back"
+    );
     let got = read_stream(id, total);
     assert!(got == pattern(total, 77));
     server.join();

@@ -30,7 +30,15 @@ pub fn session() -> Session {
 
 pub fn conn(ty: i32, port: u16, addr: &str) -> i32 {
     let a = CString::new(addr).unwrap();
-    unsafe { sock_conn_ext(ty, port as i32, a.as_ptr(), std::ptr::null(), std::ptr::null()) }
+    unsafe {
+        sock_conn_ext(
+            ty,
+            port as i32,
+            a.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    }
 }
 
 pub fn conn_opts(ty: i32, port: u16, addr: &str, f: impl FnOnce(&mut sock_conn_opts)) -> i32 {
@@ -153,7 +161,9 @@ pub fn udp_echo(count: usize) -> (u16, JoinHandle<()>) {
     let h = std::thread::spawn(move || {
         let mut buf = [0u8; 65536];
         for _ in 0..count {
-            let Ok((n, from)) = s.recv_from(&mut buf) else { return };
+            let Ok((n, from)) = s.recv_from(&mut buf) else {
+                return;
+            };
             let _ = s.send_to(&buf[..n], from);
         }
     });

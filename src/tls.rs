@@ -1,0 +1,377 @@
+//! TLS for `SOCK_TYPE_SSL`: building rustls client configurations from the firmware's
+//! certificate table, the three verification modes, and the record pump between a rustls
+//! connection and its non-blocking TCP stream. The socket state machine (`socket.rs`) decides
+//! when to pump; this module knows how.
+
+use crate::codes::*;
+use crate::conn_config::ConnConfig;
+use crate::constants::*;
+use crate::types::sock_cert;
+use parking_lot::Mutex;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, Error, RootCertStore,
+    SignatureScheme,
+};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::ffi::{CStr, c_char, c_int};
+use std::io::{self, Write};
+use std::sync::{Arc, OnceLock};
+
+/// The longest PEM text accepted in one `sock_cert` field.
+const MAX_PEM: usize = 1 << 20;
+/// Client configurations kept for reuse; each carries its own bounded session cache
+/// (rustls's default, 256 sessions), so sessions are shared only between identical settings.
+const CONFIG_CACHE: usize = 16;
+/// The longest `hostName`.
+const MAX_HOST_NAME: usize = 253;
+
+/// What a TLS socket is made with, fixed at `sock_conn_ext`.
+pub(crate) struct TlsSetup {
+    pub config: Arc<ClientConfig>,
+    pub server_name: ServerName<'static>,
+}
+
+#[derive(PartialEq, Eq)]
+struct ConfigKey {
+    ca: Option<Vec<u8>>,
+    cert: Option<Vec<u8>>,
+    key: Option<Vec<u8>>,
+    verify: c_int,
+    alpn: Vec<Vec<u8>>,
+}
+
+static CONFIGS: Mutex<VecDeque<(ConfigKey, Arc<ClientConfig>)>> = Mutex::new(VecDeque::new());
+
+fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// Forgets cached configurations and their sessions (`sock_shutdown`).
+pub(crate) fn clear_cache() {
+    CONFIGS.lock().clear();
+}
+
+/// Reads one optional PEM field of `sock_cert`.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+unsafe fn pem_field(p: *const c_char) -> Result<Option<Vec<u8>>, c_int> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: NUL-terminated by contract; strnlen bounds the scan.
+    let len = unsafe { libc::strnlen(p, MAX_PEM + 1) };
+    if len > MAX_PEM {
+        return Err(SOCK_ERR_SSL_EINVALID);
+    }
+    // SAFETY: a NUL lies within the measured length.
+    Ok(Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()))
+}
+
+/// Checks the certificate table and builds (or reuses) the client configuration.
+///
+/// # Safety
+/// `cert` is NULL or points at a `sock_cert` whose fields are NULL or NUL-terminated.
+pub(crate) unsafe fn setup(
+    cert: *const sock_cert,
+    addr: &str,
+    cfg: &ConnConfig,
+) -> Result<TlsSetup, c_int> {
+    // SAFETY: non-NULL by the check; readable by contract.
+    let table = (!cert.is_null()).then(|| unsafe { *cert });
+    let field = |f: fn(&sock_cert) -> *const c_char| match &table {
+        // SAFETY: forwarded contract.
+        Some(t) => unsafe { pem_field(f(t)) },
+        None => Ok(None),
+    };
+    let host_name = match table.map(|t| t.hostName).filter(|p| !p.is_null()) {
+        // SAFETY: forwarded contract; read_text bounds the scan.
+        Some(p) => unsafe { crate::ffi::read_text(p, MAX_HOST_NAME) }?,
+        None => crate::ffi::ip_literal(addr).map_or_else(|| addr.to_owned(), |ip| ip.to_string()),
+    };
+    let server_name = ServerName::try_from(host_name).map_err(|_| SOCK_ERR_EARG)?;
+    let key = ConfigKey {
+        ca: field(|t| t.caCert)?,
+        cert: field(|t| t.clientCert)?,
+        key: field(|t| t.clientKey)?,
+        verify: cfg.tls_verify,
+        alpn: cfg.alpn.clone(),
+    };
+    let mut cache = CONFIGS.lock();
+    let config = match cache.iter().position(|(k, _)| *k == key) {
+        Some(i) => {
+            let entry = cache.remove(i).ok_or(SOCK_ERR_SSL_EINIT)?;
+            let config = entry.1.clone();
+            cache.push_front(entry);
+            config
+        }
+        None => {
+            let config = Arc::new(build_config(&key)?);
+            cache.push_front((key, config.clone()));
+            cache.truncate(CONFIG_CACHE);
+            config
+        }
+    };
+    Ok(TlsSetup {
+        config,
+        server_name,
+    })
+}
+
+fn build_config(key: &ConfigKey) -> Result<ClientConfig, c_int> {
+    let provider = provider();
+    let roots = match &key.ca {
+        None => Arc::new(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }),
+        Some(pem) => {
+            let mut store = RootCertStore::empty();
+            for der in CertificateDer::pem_slice_iter(pem) {
+                let der = der.map_err(|_| SOCK_ERR_SSL_EINVALID)?;
+                store.add(der).map_err(|_| SOCK_ERR_SSL_EINVALID)?;
+            }
+            if store.is_empty() {
+                return Err(SOCK_ERR_SSL_EINVALID);
+            }
+            Arc::new(store)
+        }
+    };
+    let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+        .build()
+        .map_err(|_| SOCK_ERR_SSL_EINIT)?;
+    let algorithms = provider.signature_verification_algorithms;
+    let verifier: Arc<dyn ServerCertVerifier> = match key.verify {
+        SOCK_TLS_VERIFY_FULL => webpki,
+        SOCK_TLS_VERIFY_NO_HOSTNAME => Arc::new(AnyName(webpki)),
+        _ => Arc::new(NoVerification(algorithms)),
+    };
+    let client_key = match (&key.cert, &key.key) {
+        (None, None) => None,
+        (Some(cert_pem), Some(key_pem)) => {
+            let chain = CertificateDer::pem_slice_iter(cert_pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| SOCK_ERR_SSL_EINVALID)?;
+            if chain.is_empty() {
+                return Err(SOCK_ERR_SSL_EINVALID);
+            }
+            let private =
+                PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| SOCK_ERR_SSL_EINVALID)?;
+            // from_der also checks that the key belongs to the certificate.
+            let certified = CertifiedKey::from_der(chain, private, &provider)
+                .map_err(|_| SOCK_ERR_SSL_EINVALID)?;
+            Some(Arc::new(certified))
+        }
+        _ => return Err(SOCK_ERR_SSL_EINVALID), // half a client pair
+    };
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|_| SOCK_ERR_SSL_EINIT)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_cert_resolver(Arc::new(ClientAuth(client_key)));
+    config.alpn_protocols = key.alpn.clone();
+    Ok(config)
+}
+
+thread_local! {
+    /// Set when the server asked for a client certificate while this thread processed records.
+    static CERT_REQUESTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Offers the configured client certificate, noting that the server asked for one.
+#[derive(Debug)]
+struct ClientAuth(Option<Arc<CertifiedKey>>);
+
+impl ResolvesClientCert for ClientAuth {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        CERT_REQUESTED.set(true);
+        self.0.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// `SOCK_TLS_VERIFY_NO_HOSTNAME`: the chain must verify; a name mismatch is forgiven.
+#[derive(Debug)]
+struct AnyName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `SOCK_TLS_VERIFY_NONE`: any certificate is accepted. Handshake signatures are still checked
+/// against the presented certificate, which proves nothing without a trusted chain.
+#[derive(Debug)]
+struct NoVerification(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// The code for a TLS error: certificate problems are `SSL_ECERT`; anything else during the
+/// handshake is `SSL_EHANDSHAKE`, and after it `EIO`.
+pub(crate) fn code_for(err: &Error, handshaking: bool) -> c_int {
+    match err {
+        Error::InvalidCertificate(_) => SOCK_ERR_SSL_ECERT,
+        _ if handshaking => SOCK_ERR_SSL_EHANDSHAKE,
+        _ => SOCK_ERR_EIO,
+    }
+}
+
+/// One TLS connection's state beside its TCP stream.
+pub(crate) struct TlsConn {
+    pub conn: ClientConnection,
+    /// Sends whose plaintext is encrypted but whose records are not all with the kernel yet.
+    pub unflushed: VecDeque<usize>,
+    pub close_notify_sent: bool,
+    /// The server asked for a client certificate during the handshake.
+    pub cert_requested: bool,
+    /// TLS 1.3 with client authentication: the handshake is done on our side, and CONN_CNF
+    /// waits for the server's first record (its tickets, data, or its refusal as an alert).
+    pub awaiting_verdict: bool,
+}
+
+/// What one read of TLS records gave.
+pub(crate) enum Records {
+    /// Records were read and processed.
+    Processed,
+    /// Nothing to read now.
+    WouldBlock,
+    /// The TCP stream ended.
+    Eof,
+}
+
+impl TlsConn {
+    pub(crate) fn new(setup: &TlsSetup) -> Result<TlsConn, c_int> {
+        let conn = ClientConnection::new(setup.config.clone(), setup.server_name.clone())
+            .map_err(|_| SOCK_ERR_SSL_EINIT)?;
+        Ok(TlsConn {
+            conn,
+            unflushed: VecDeque::new(),
+            close_notify_sent: false,
+            cert_requested: false,
+            awaiting_verdict: false,
+        })
+    }
+
+    /// Hands pending records to the kernel. Ok(bytes written, all out?).
+    pub(crate) fn write_out(&mut self, tcp: &mut impl Write) -> io::Result<(usize, bool)> {
+        let mut total = 0;
+        while self.conn.wants_write() {
+            match self.conn.write_tls(tcp) {
+                Ok(n) => total += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((total, false)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((total, true))
+    }
+
+    /// Reads one batch of records from the kernel and processes them.
+    pub(crate) fn read_records(&mut self, tcp: &mut impl io::Read) -> Result<Records, c_int> {
+        let handshaking = self.conn.is_handshaking() || self.awaiting_verdict;
+        loop {
+            match self.conn.read_tls(tcp) {
+                Ok(0) => return Ok(Records::Eof),
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Records::WouldBlock),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(crate::errno::code_of(&e)),
+            }
+        }
+        CERT_REQUESTED.set(false);
+        let processed = self.conn.process_new_packets();
+        self.cert_requested |= CERT_REQUESTED.get();
+        match processed {
+            Ok(_) => Ok(Records::Processed),
+            Err(e) => Err(code_for(&e, handshaking)),
+        }
+    }
+
+    pub(crate) fn is_tls13(&self) -> bool {
+        self.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3)
+    }
+}
