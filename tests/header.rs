@@ -17,7 +17,9 @@ fn every_code_in_the_header_has_a_distinct_sentence() {
     let mut seen = std::collections::HashSet::new();
     let mut count = 0;
     for line in header.lines() {
-        let Some(rest) = line.strip_prefix("#define SOCK_ERR_") else { continue };
+        let Some(rest) = line.strip_prefix("#define SOCK_ERR_") else {
+            continue;
+        };
         let value: i32 = rest.split_whitespace().nth(1).unwrap().parse().unwrap();
         let text = unsafe { std::ffi::CStr::from_ptr(socketcore::sock_strerror(value)) };
         let text = text.to_str().unwrap().to_owned();

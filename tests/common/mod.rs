@@ -131,6 +131,11 @@ pub fn tcp_server(max: usize, serve: impl Fn(TcpStream) + Send + Sync + 'static)
 }
 
 impl Server {
+    /// Leaves the server threads to end on their own (their peers are closed by shutdown).
+    pub fn join_detached(mut self) {
+        self.handle.take();
+    }
+
     pub fn join(mut self) {
         if let Some(h) = self.handle.take() {
             h.join().unwrap();

@@ -1,0 +1,261 @@
+//! Limits, timeouts, shutdown and restart, the message descriptor, and several waiters.
+
+mod common;
+use common::*;
+use socketcore::*;
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[test]
+fn socket_limit_gives_enobufs_and_frees_on_destroy() {
+    let _s = session();
+    assert_eq!(sock_set_max_sockets(2), 0);
+    let port = closed_port();
+    let a = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
+    let b = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
+    assert_eq!((a, b), (0, 1));
+    assert_eq!(conn(SOCK_TYPE_TCP, port, "127.0.0.1"), -SOCK_ERR_ENOBUFS);
+    let c = CStringArg::new("127.0.0.1");
+    assert_eq!(
+        unsafe { sock_conn(SOCK_TYPE_TCP, port as i32, c.ptr(), std::ptr::null()) },
+        -1
+    );
+    assert_eq!(sock_destroy(a), 1);
+    assert_eq!(conn(SOCK_TYPE_TCP, port, "127.0.0.1"), 0);
+}
+
+struct CStringArg(std::ffi::CString);
+impl CStringArg {
+    fn new(s: &str) -> Self {
+        CStringArg(std::ffi::CString::new(s).unwrap())
+    }
+    fn ptr(&self) -> *const std::ffi::c_char {
+        self.0.as_ptr()
+    }
+}
+
+#[test]
+fn connect_to_a_full_backlog_times_out() {
+    let _s = session();
+    // A listener with a backlog of 0 that never accepts: one connection fills its queue and
+    // the kernel drops the next SYNs, so that connect hangs.
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = vec![];
+    for _ in 0..4 {
+        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            fillers.push(s);
+        }
+    }
+    let started = Instant::now();
+    let id = conn_opts(SOCK_TYPE_TCP, addr.port(), "127.0.0.1", |o| {
+        o.connect_timeout_ms = 300
+    });
+    expect(MSG_SOCK_CONN_CNF, id, SOCK_ERR_ETIMEOUT);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(sock_error(id), SOCK_ERR_ETIMEOUT);
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    drop(listener);
+}
+
+#[test]
+fn shutdown_and_restart_leaks_no_threads_or_descriptors() {
+    let _s = session();
+    let server = tcp_server(usize::MAX, echo);
+    // Warm up once so that lazily made process-wide things exist before the baseline.
+    let id = connected(SOCK_TYPE_TCP, server.port, "localhost");
+    sock_destroy(id);
+    sock_shutdown();
+    std::thread::sleep(Duration::from_millis(100));
+    let (threads, fds) = (thread_count(), fd_count());
+    let cycles = 200;
+    for i in 0..cycles {
+        let a = conn(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+        let b = conn(SOCK_TYPE_UDP, server.port, "localhost");
+        assert!(a >= 0 && b >= 0);
+        if i % 2 == 0 {
+            // Both CONN_CNFs come, in either order.
+            let mut seen = vec![next(), next()];
+            seen.sort_by_key(|m| m.socket_index);
+            assert_eq!(
+                (seen[0].id, seen[0].socket_index, seen[0].result),
+                (MSG_SOCK_CONN_CNF, a, 0)
+            );
+            assert_eq!((seen[1].id, seen[1].socket_index), (MSG_SOCK_CONN_CNF, b));
+            assert_eq!(send(a, b"bye"), 1);
+        }
+        assert!(sock_msg_fd() >= 0);
+        sock_shutdown();
+    }
+    std::thread::sleep(Duration::from_millis(300)); // echo threads see their peers close
+    assert_eq!(fd_count(), fds, "descriptors leaked over {cycles} cycles");
+    assert!(
+        thread_count() <= threads + 1,
+        "threads leaked: {} > {threads}",
+        thread_count()
+    );
+    server.join_detached();
+}
+
+#[test]
+fn shutdown_wakes_waiters_with_eclsd() {
+    let _s = session();
+    let _ = sock_msg_fd(); // start the instance
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let mut m = sock_msg::default();
+                unsafe { sock_wait_msg(&mut m, -1) }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    sock_shutdown();
+    for w in waiters {
+        assert_eq!(w.join().unwrap(), -SOCK_ERR_ECLSD);
+    }
+}
+
+#[test]
+fn msg_fd_is_readable_exactly_while_messages_are_pending() {
+    let _s = session();
+    let fd = sock_msg_fd();
+    assert!(fd >= 0);
+    let readable = |ms| {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    };
+    assert!(!readable(0));
+    let id = conn(SOCK_TYPE_TCP, closed_port(), "127.0.0.1");
+    assert!(readable(5000));
+    let m = wait(0).unwrap();
+    assert_eq!((m.id, m.socket_index), (MSG_SOCK_CONN_CNF, id));
+    assert!(!readable(50));
+    assert_eq!(sock_msg_fd(), fd);
+}
+
+#[test]
+fn several_waiters_each_get_distinct_messages() {
+    let _s = session();
+    let (port, server) = udp_echo(200);
+    let id = connected(SOCK_TYPE_UDP, port, "127.0.0.1");
+    let taken = Arc::new(parking_lot::Mutex::new(HashMap::<i32, usize>::new()));
+    let recv_lock = Arc::new(parking_lot::Mutex::new(()));
+    let total = Arc::new(AtomicUsize::new(0));
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let (taken, total, recv_lock) = (taken.clone(), total.clone(), recv_lock.clone());
+            std::thread::spawn(move || {
+                while let Some(m) = wait(1000) {
+                    if m.id == MSG_SOCK_RECV_IND {
+                        let _g = recv_lock.lock();
+                        recv(m.socket_index, 65536);
+                    }
+                    *taken.lock().entry(m.id).or_default() += 1;
+                    total.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for i in 0..200u32 {
+        let mut sent = send(id, &i.to_be_bytes());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sent == 0 {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(1));
+            sent = send(id, &i.to_be_bytes());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    for w in waiters {
+        w.join().unwrap();
+    }
+    server.join().unwrap();
+    let taken = taken.lock();
+    assert_eq!(taken.get(&MSG_SOCK_SEND_CNF), Some(&200));
+    // Every echoed datagram was announced once (none lost on loopback at this pace).
+    assert_eq!(taken.get(&MSG_SOCK_RECV_IND), Some(&200));
+    assert_eq!(total.load(Ordering::SeqCst), 400);
+}
+
+#[test]
+fn send_cnf_on_ack_confirms_every_send_and_close_waits_for_it() {
+    let _s = session();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = parking_lot::Mutex::new(tx);
+    let server = tcp_server(1, move |mut s| {
+        let mut got = vec![];
+        std::io::Read::read_to_end(&mut s, &mut got).unwrap();
+        tx.lock().send(got).unwrap();
+    });
+    let id = conn_opts(SOCK_TYPE_TCP, server.port, "127.0.0.1", |o| {
+        o.send_cnf_on_ack = 1
+    });
+    expect(MSG_SOCK_CONN_CNF, id, 0);
+    let data = pattern(500_000, 4);
+    for chunk in data.chunks(50_000) {
+        assert_eq!(send(id, chunk), 1);
+    }
+    assert_eq!(sock_close(id), 1);
+    for _ in 0..10 {
+        let m = expect(MSG_SOCK_SEND_CNF, id, 0);
+        assert_eq!(m.send_len, 50_000);
+    }
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    assert_eq!(rx.recv().unwrap(), data);
+    server.join();
+}
+
+#[test]
+fn ring_stays_within_its_bound_when_nobody_takes_messages() {
+    let _s = session();
+    let server = tcp_server(8, |mut s| {
+        let _ = std::io::Write::write_all(&mut s, &[7u8; 1 << 20]);
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    let max_sends = 16;
+    let ids: Vec<i32> = (0..8)
+        .map(|_| {
+            conn_opts(SOCK_TYPE_TCP, server.port, "127.0.0.1", |o| {
+                o.max_sends = max_sends;
+                o.rcv_buf_size = 16384;
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Keep sending without taking a single message: sends stop at max_sends per socket.
+    for &id in &ids {
+        let mut accepted = 0;
+        while send(id, b"0123456789") == 1 {
+            accepted += 1;
+            assert!(accepted <= max_sends);
+        }
+        assert_eq!(accepted, max_sends);
+        assert_eq!(sock_error(id), SOCK_ERR_ENOBUFS);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (pending, high, open, ..) = socketcore::introspect::snapshot().unwrap();
+    // Per socket: CONN_CNF, one RECV_IND, max_sends SEND_CNFs (no close yet).
+    assert!(high <= 8 * (2 + max_sends as usize), "ring reached {high}");
+    assert_eq!(pending, 8 * (2 + max_sends as usize));
+    assert_eq!(open, 8);
+    server.join_detached();
+}
