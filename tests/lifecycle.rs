@@ -89,7 +89,7 @@ fn shutdown_and_restart_leaks_no_threads_or_descriptors() {
         assert!(a >= 0 && b >= 0);
         if i % 2 == 0 {
             // Both CONN_CNFs come, in either order.
-            let mut seen = vec![next(), next()];
+            let mut seen = [next(), next()];
             seen.sort_by_key(|m| m.socket_index);
             assert_eq!(
                 (seen[0].id, seen[0].socket_index, seen[0].result),
