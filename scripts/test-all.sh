@@ -1,0 +1,22 @@
+#!/bin/sh
+# Runs every test: Rust (unit and integration), the C tests via CTest (shared, static and under
+# valgrind) against an installed prefix, then the Lua, Python and example tests.
+set -eu
+cd "$(dirname "$0")/.."
+prefix=$(pwd)/target/test-prefix
+
+echo "== Rust: fmt, clippy, tests"
+cargo fmt --all -- --check
+cargo clippy -j2 --all-targets -- -D warnings
+cargo test -j2
+
+echo "== install into $prefix"
+scripts/install.sh "$prefix" >/dev/null
+
+echo "== C tests (CTest)"
+scripts/test-c.sh "$prefix"
+
+echo "== bindings and examples"
+scripts/test-bindings.sh "$prefix"
+
+echo "== all tests passed"
