@@ -1,0 +1,31 @@
+--- Tiny assertion helpers for the Lua tests: check() counts, done() prints and exits.
+local M = { passed = 0, failed = 0 }
+
+function M.check(cond, what, ...)
+    if cond then
+        M.passed = M.passed + 1
+    else
+        M.failed = M.failed + 1
+        local extra = {}
+        for i = 1, select("#", ...) do extra[#extra + 1] = tostring((select(i, ...))) end
+        io.stderr:write("FAIL: ", what, #extra > 0 and (" (" .. table.concat(extra, ", ") .. ")") or "", "\n")
+    end
+    return cond
+end
+
+function M.eq(got, want, what)
+    return M.check(got == want, what, "got " .. tostring(got), "want " .. tostring(want))
+end
+
+function M.env(name)
+    local value = os.getenv(name)
+    if not value then error("environment variable " .. name .. " is not set", 2) end
+    return value
+end
+
+function M.done(name)
+    print(string.format("%s: %d passed, %d failed", name, M.passed, M.failed))
+    os.exit(M.failed == 0 and M.passed > 0 and 0 or 1)
+end
+
+return M
