@@ -1,0 +1,44 @@
+#!/bin/sh
+# Builds the release library and installs it under PREFIX:
+#   include/socketcore.h, lib/libsocketcore.so{,.MAJOR,.VERSION}, lib/libsocketcore.a,
+#   lib/cmake/socketcore/ (find_package) and lib/pkgconfig/socketcore.pc.
+# Usage: scripts/install.sh PREFIX      (any cwd; running it again gives the same result)
+set -eu
+[ $# -eq 1 ] || { echo "usage: $0 PREFIX" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$1"
+prefix=$(cd "$1" && pwd)
+cd "$root"
+
+# The version comes from Cargo.toml: the first `version = "..."` of its [package] table.
+version=$(awk -F'"' '/^\[/ { p = ($0 == "[package]") } p && /^version *=/ { print $2; exit }' Cargo.toml)
+major=${version%%.*}
+[ -n "$major" ] || { echo "no version in Cargo.toml" >&2; exit 1; }
+
+cargo build --release -j2
+# Link line of the static library. rustc prints it only when it compiles, so recompile just
+# this crate (debug profile, own target dir: a few seconds) rather than trust a cache.
+cargo clean -q -p socketcore --target-dir target/native-static-libs
+static_libs=$(cargo rustc -q -j2 --lib --crate-type staticlib --target-dir target/native-static-libs \
+    -- --print native-static-libs 2>&1 | sed -n 's/^note: native-static-libs: //p')
+[ -n "$static_libs" ] || { echo "rustc printed no native-static-libs" >&2; exit 1; }
+
+lib=$prefix/lib
+install -d "$prefix/include" "$lib/cmake/socketcore" "$lib/pkgconfig"
+install -m 644 include/socketcore.h "$prefix/include/"
+install -m 755 target/release/libsocketcore.so "$lib/libsocketcore.so.$version"
+ln -sf "libsocketcore.so.$version" "$lib/libsocketcore.so.$major"
+ln -sf "libsocketcore.so.$major" "$lib/libsocketcore.so"
+install -m 644 target/release/libsocketcore.a "$lib/"
+
+fill() { # template -> installed file, with the @VARIABLES@ replaced
+    sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" \
+        -e "s|@SIZEOF_VOID_P@|$(( $(getconf LONG_BIT) / 8 ))|g" -e "s|@PREFIX@|$prefix|g" -e "s|@STATIC_LIBS@|$static_libs|g" "$1" > "$2"
+    chmod 644 "$2"
+}
+fill cmake/socketcoreConfig.cmake.in "$lib/cmake/socketcore/socketcoreConfig.cmake"
+fill cmake/socketcoreConfigVersion.cmake.in "$lib/cmake/socketcore/socketcoreConfigVersion.cmake"
+fill cmake/socketcore.pc.in "$lib/pkgconfig/socketcore.pc"
+
+echo "socketcore $version installed in $prefix:"
+cd "$prefix" && ls -l include/socketcore.h lib/libsocketcore.* lib/cmake/socketcore/* lib/pkgconfig/socketcore.pc
