@@ -1,0 +1,351 @@
+"""The blocking, Pythonic layer: :class:`Socket`, :func:`messages` and thin function wrappers."""
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass
+from typing import Iterator, Optional, Tuple, Union
+
+from . import _ffi
+from ._router import ROUTER, Message
+from .constants import Err, MsgId, SockType
+from .errors import SocketCoreError, SocketTimeoutError, check
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+#: Largest piece handed to one sock_send on a stream socket (the default send queue is larger).
+STREAM_CHUNK = 64 * 1024
+
+
+@dataclass
+class Cert:
+    """TLS material, PEM text (str or bytes) or None; ``host_name`` is sent as SNI and verified."""
+
+    host_name: Optional[str] = None
+    ca_cert: Optional[Union[str, bytes]] = None
+    client_cert: Optional[Union[str, bytes]] = None
+    client_key: Optional[Union[str, bytes]] = None
+
+    @classmethod
+    def from_files(cls, ca: Optional[str] = None, cert: Optional[str] = None,
+                   key: Optional[str] = None, host_name: Optional[str] = None) -> "Cert":
+        def read(p: Optional[str]) -> Optional[bytes]:
+            if p is None:
+                return None
+            with open(p, "rb") as f:
+                return f.read()
+        return cls(host_name, read(ca), read(cert), read(key))
+
+
+def _c_text(value: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
+    """str/bytes -> NUL-free bytes; a NUL inside would silently cut the C string, so refuse it."""
+    if value is None:
+        return None
+    b = value.encode() if isinstance(value, str) else bytes(value)
+    if b"\0" in b:
+        raise SocketCoreError(Err.EARG, f"{what} contains a NUL byte")
+    return b
+
+
+def _int(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not -(2 ** 31) <= value < 2 ** 31:
+        raise SocketCoreError(Err.EARG, f"{what} {value} is out of range")
+    return value
+
+
+# -- thin wrappers over the C functions (ids and codes, exceptions for failures) ------------
+def version() -> str:
+    """The loaded library's version, "MAJOR.MINOR.PATCH"."""
+    return _ffi.load().sock_version().decode()
+
+
+def strerror(code: int) -> str:
+    """The library's sentence for ``code`` (a negated code reads as its absolute value)."""
+    return _ffi.load().sock_strerror(_int(code, "code")).decode("utf-8", "replace")
+
+
+def msg_fd() -> int:
+    """A descriptor readable while messages are pending (do not read or close it)."""
+    return check(_ffi.load().sock_msg_fd(), "sock_msg_fd")
+
+
+def shutdown() -> None:
+    """sock_shutdown(): closes every socket; waiters get ECLSD; the next call starts afresh."""
+    _ffi.shutdown()
+
+
+def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = None,
+                **opts: int) -> int:
+    """``sock_conn_ext``: returns the new id (one CONN_CNF follows) or raises SocketCoreError.
+
+    ``opts`` are fields of ``sock_conn_opts``: rcv_buf_size, snd_buf_size, connect_timeout_ms,
+    local_port, send_cnf_on_ack, max_sends, close_timeout_ms, tls_verify; alpn is a str.
+    """
+    lib = _ffi.load()
+    c_opts = _ffi.SockConnOpts()
+    lib.sock_conn_opts_init(ctypes.byref(c_opts))
+    for name, value in opts.items():
+        if name == "alpn":
+            c_opts.alpn = _c_text(value, "alpn")
+        elif name in ("size",) or name not in dict(_ffi.SockConnOpts._fields_):
+            raise TypeError(f"unknown sock_conn_opts field {name!r}")
+        else:
+            setattr(c_opts, name, _int(int(value) if isinstance(value, bool) else value, name))
+    c_cert = None
+    if cert is not None:
+        c_cert = _ffi.SockCert(_c_text(cert.host_name, "host_name"), _c_text(cert.ca_cert, "ca_cert"),
+                               _c_text(cert.client_cert, "client_cert"),
+                               _c_text(cert.client_key, "client_key"))
+    if not isinstance(host, (str, bytes)):
+        raise TypeError(f"host must be str, not {type(host).__name__}")
+    sid = lib.sock_conn_ext(_int(int(sock_type), "type"), _int(port, "port"), _c_text(host, "host"),
+                            ctypes.byref(c_cert) if c_cert is not None else None,
+                            ctypes.byref(c_opts))
+    return check(sid, f"sock_conn_ext({SockType(sock_type).name if sock_type in SockType._value2member_map_ else sock_type}, {host!r}, {port})")
+
+
+def wait_msg(timeout: Optional[float] = None) -> Optional[Message]:
+    """The next message no :class:`Socket` owns; None after ``timeout`` seconds (None: forever)."""
+    return ROUTER.wait_unclaimed(timeout)
+
+
+def messages(timeout: Optional[float] = None) -> Iterator[Message]:
+    """Iterates over messages (for ids no :class:`Socket` owns) from ``sock_wait_msg``.
+
+    Stops when none arrives within ``timeout`` seconds (None: never stops by itself).
+    """
+    while True:
+        m = ROUTER.wait_unclaimed(timeout)
+        if m is None:
+            return
+        yield m
+
+
+class Socket:
+    """A socketcore socket with blocking calls built on its messages.
+
+    >>> with Socket.connect_to("127.0.0.1", 7, timeout=5) as s:   # doctest: +SKIP
+    ...     s.sendall(b"ping")
+    ...     s.recv()
+
+    Each call waits only for this socket's own messages; messages of other ids are kept for
+    their owners. All methods raise :class:`SocketCoreError` (with ``code`` and ``text``) on
+    failure and :class:`SocketTimeoutError` when the timeout passes.
+    """
+
+    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> None:
+        self.type = SockType(sock_type) if sock_type in SockType._value2member_map_ else sock_type
+        self.cert = cert
+        self.opts = opts
+        self.id: Optional[int] = None
+        self.connected = False
+        self.eof = False
+        self.close_result: Optional[int] = None  # CLOSE_IND's result once the peer ended
+        self._conn_result: Optional[int] = None
+        self._closed = False
+        self._sends_in_flight = 0
+        self._send_error: Optional[int] = None
+        self._buf = ctypes.create_string_buffer(65536)
+        self._generation = -1
+
+    @classmethod
+    def connect_to(cls, host: str, port: int, sock_type: int = SockType.TCP,
+                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: int) -> "Socket":
+        """Creates a socket and connects it (waits for CONN_CNF)."""
+        s = cls(sock_type, cert, **opts)
+        s.connect(host, port, timeout)
+        return s
+
+    # -- messages -------------------------------------------------------------------------
+    def _apply(self, m: Message) -> None:
+        if m.id == MsgId.CONN_CNF:
+            self._conn_result = m.result
+            self.connected = m.result == 0
+        elif m.id == MsgId.SEND_CNF:
+            self._sends_in_flight -= 1
+            if m.result != 0 and self._send_error is None:
+                self._send_error = m.result
+        elif m.id == MsgId.CLOSE_IND:
+            self.eof = True
+            self.close_result = m.result
+        elif m.id == MsgId.CLOSE_CNF:
+            self._closed = True
+            self.connected = False
+        # RECV_IND is only a hint: recv() always asks sock_recv first.
+
+    def _step(self, deadline: Optional[float], op: str) -> None:
+        """Waits for one message of this socket (raises SocketTimeoutError at the deadline)."""
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise SocketTimeoutError(op)
+        m = ROUTER.wait_for(self._require_id(), left)
+        if m is None:
+            raise SocketTimeoutError(op)
+        self._apply(m)
+
+    def _require_id(self) -> int:
+        if self.id is not None and self._generation != _ffi.generation:
+            self.id = None  # sock_shutdown ran: the id is gone (and may belong to another socket)
+            self.connected = False
+        if self.id is None:
+            raise SocketCoreError(Err.EBADID, "socket is not open")
+        return self.id
+
+    @staticmethod
+    def _deadline(timeout: Optional[float]) -> Optional[float]:
+        return None if timeout is None else time.monotonic() + timeout
+
+    # -- API ------------------------------------------------------------------------------
+    def connect(self, host: str, port: int, timeout: Optional[float] = 30.0) -> None:
+        """Opens the socket and waits for CONN_CNF; on failure the id is destroyed and
+        SocketCoreError (e.g. ``Err.ECONNREFUSED``, ``Err.SSL_ECERT``) is raised."""
+        if self.id is not None:
+            raise SocketCoreError(Err.EISCONN, "connect")
+        sid = open_socket(self.type, host, port, self.cert, **self.opts)
+        self.id, self._generation = sid, _ffi.generation
+        ROUTER.register(sid)
+        deadline = self._deadline(timeout)
+        try:
+            while self._conn_result is None:
+                self._step(deadline, f"connect to {host}:{port}")
+        except BaseException:
+            self._destroy()
+            raise
+        if self._conn_result != 0:
+            code = self._conn_result
+            self._destroy()
+            raise SocketCoreError(code, f"connect to {host}:{port}")
+
+    def send(self, data: Buffer, timeout: Optional[float] = 30.0) -> int:
+        """Queues ``data`` (copied). Stream sockets: split into pieces as needed; UDP/RAW: one
+        datagram. Waits only while the send queue is full. Returns ``len(data)``."""
+        sid = self._require_id()
+        payload = bytes(data)
+        if self._send_error is not None:
+            raise SocketCoreError(self._send_error, "an earlier send failed")
+        stream = self.type in (SockType.TCP, SockType.SSL)
+        pieces = [payload[i:i + STREAM_CHUNK] for i in range(0, len(payload), STREAM_CHUNK)] if stream and payload else [payload]
+        deadline = self._deadline(timeout)
+        lib = _ffi.load()
+        for piece in pieces:
+            while True:
+                if lib.sock_send(sid, piece, len(piece)) == 1:
+                    self._sends_in_flight += 1
+                    break
+                err = lib.sock_error(sid)
+                if err != Err.ENOBUFS:
+                    raise SocketCoreError(err, "sock_send")
+                self._step(deadline, "send (queue full)")  # wait for SEND_CNFs to free room
+        return len(payload)
+
+    def flush(self, timeout: Optional[float] = 30.0) -> None:
+        """Waits until every accepted send is confirmed; raises the first send error."""
+        deadline = self._deadline(timeout)
+        while self._sends_in_flight > 0:
+            self._step(deadline, "flush")
+        if self._send_error is not None:
+            raise SocketCoreError(self._send_error, "send")
+
+    def sendall(self, data: Buffer, timeout: Optional[float] = 30.0) -> None:
+        """send() then flush(): returns once the library has handed every byte to the kernel."""
+        deadline = self._deadline(timeout)
+        self.send(data, timeout)
+        self.flush(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def recv(self, bufsize: int = 65536, timeout: Optional[float] = 30.0) -> bytes:
+        """Up to ``bufsize`` bytes (one datagram for UDP/RAW, cut to ``bufsize``). Returns b""
+        once the peer closed in order and everything was read; raises SocketCoreError for a
+        reset (``Err.ERST``) after the buffered bytes."""
+        sid = self._require_id()
+        if bufsize <= 0:
+            raise SocketCoreError(Err.EARG, "recv bufsize must be > 0")
+        if len(self._buf) < bufsize:
+            self._buf = ctypes.create_string_buffer(bufsize)
+        deadline = self._deadline(timeout)
+        lib = _ffi.load()
+        while True:
+            n = lib.sock_recv(sid, self._buf, bufsize)
+            if n < 0:
+                raise SocketCoreError(-n, "sock_recv")
+            if n > 0:
+                return self._buf.raw[:n]
+            if self.eof or self._closed:
+                if self.close_result:
+                    raise SocketCoreError(self.close_result, "connection ended")
+                return b""
+            self._step(deadline, "recv")
+
+    def recv_exactly(self, n: int, timeout: Optional[float] = 30.0) -> bytes:
+        """Exactly ``n`` bytes from a stream (raises SocketCoreError ECLSD if it ends first)."""
+        deadline = self._deadline(timeout)
+        parts, got = [], 0
+        while got < n:
+            left = None if deadline is None else deadline - time.monotonic()
+            chunk = self.recv(min(65536, n - got), left)
+            if not chunk:
+                raise SocketCoreError(Err.ECLSD, f"stream ended after {got} of {n} bytes")
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def setopt(self, level: int, optname: int, value: int) -> None:
+        """sock_setopt with the original (lwIP) numbers, e.g. (SOL_SOCKET, SO_KEEPALIVE, 1)."""
+        sid = self._require_id()
+        lib = _ffi.load()
+        if lib.sock_setopt(sid, _int(level, "level"), _int(optname, "optname"), _int(value, "value")) != 0:
+            raise SocketCoreError(lib.sock_error(sid), "sock_setopt")
+
+    def error(self) -> int:
+        """sock_error: the socket's last error code."""
+        return _ffi.load().sock_error(self._require_id())
+
+    def stats(self) -> _ffi.SockStats:
+        """sock_stats: counters, including UDP datagrams dropped on a full queue."""
+        lib = _ffi.load()
+        out = _ffi.SockStats()
+        check(lib.sock_stats(self._require_id(), ctypes.byref(out)), "sock_stats")
+        return out
+
+    def close(self, timeout: Optional[float] = 10.0) -> None:
+        """Flushes pending sends, closes (waits for CLOSE_CNF) and frees the id. Idempotent."""
+        if self.id is None:
+            return
+        try:
+            if _ffi.load().sock_close(self.id) == 1:
+                deadline = self._deadline(timeout)
+                while not self._closed:
+                    self._step(deadline, "close")
+        finally:
+            self._destroy()
+
+    def _destroy(self) -> None:
+        if self.id is not None:
+            sid, self.id = self.id, None
+            if self._generation == _ffi.generation and _ffi._lib is not None:
+                ROUTER.unregister(sid)
+                _ffi._lib.sock_destroy(sid)
+        self.connected = False
+
+    def __enter__(self) -> "Socket":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self._destroy()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else ("closed" if self.id is None else "open")
+        return f"<socketcore.Socket id={self.id} type={getattr(self.type, 'name', self.type)} {state}>"
+
+
+def create_connection(address: Tuple[str, int], timeout: Optional[float] = 30.0,
+                      sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> Socket:
+    """Like ``socket.create_connection``: a connected :class:`Socket`."""
+    return Socket.connect_to(address[0], address[1], sock_type, cert, timeout, **opts)
