@@ -23,6 +23,16 @@ mod tls;
 pub mod types;
 
 pub use api::*;
+
+/// Shuts the instance down when the shared library is unloaded (or the process exits), so a
+/// `dlclose` without `sock_shutdown` never leaves a thread running in unmapped code.
+#[used]
+#[unsafe(link_section = ".fini_array")]
+static ON_UNLOAD: extern "C" fn() = on_unload;
+
+extern "C" fn on_unload() {
+    ffi::guard((), runtime::shutdown);
+}
 pub use codes::*;
 pub use constants::*;
 pub use types::*;
