@@ -57,7 +57,15 @@ static inline void fail_now(void) {
 #define ASSERT_LT(a, b) ASSERT_CMP(a, <, b)
 #define ASSERT(c) ASSERT_NE(!!(c), 0)
 #define ASSERT_MEM_EQ(a, b, n) ASSERT_EQ(memcmp((a), (b), (n)), 0)
-#define ASSERT_STR_EQ(a, b) ASSERT_EQ(strcmp((a), (b)), 0)
+#define ASSERT_STR_EQ(a, b)                                                                    \
+    do {                                                                                       \
+        const char *a_ = (a), *b_ = (b);                                                       \
+        if (strcmp(a_, b_) != 0) {                                                             \
+            fprintf(stderr, "%s:%d: assertion failed: %s == %s (\"%s\" == \"%s\")\n",        \
+                    __FILE__, __LINE__, #a, #b, a_, b_);                                       \
+            fail_now();                                                                        \
+        }                                                                                      \
+    } while (0)
 /* A refused call: its return value, then the reason sock_error(id) gives. */
 #define ASSERT_REFUSED(call, ret, id, code)                                                    \
     do {                                                                                       \
@@ -76,10 +84,11 @@ static inline const char *msg_name(int id) {
     }
 }
 
-/* In main(): TEST_INIT(argc, argv); RUN(a); RUN(b); return test_end();  Without arguments it
- * runs every test; with one it runs only the test of that name (CTest runs each test on its own). After
- * each test it checks that no message was left behind, then shuts the library down so that the
- * next test starts with ids from 0 and an empty ring (and valgrind finds nothing held). */
+/* In main(): TEST_INIT(argc, argv); RUN(a); RUN(b); return test_end();
+ * Without arguments every test runs; with one, only the test of that name (CTest runs each in
+ * its own process). After each test RUN checks that no message was left behind, then shuts the
+ * library down, so the next test starts with ids from 0 and an empty ring, and valgrind finds
+ * nothing held. */
 static const char *only_test;
 static int tests_run;
 
@@ -218,6 +227,7 @@ typedef struct server {
     int port;
     size_t n;
     size_t received; /* SRV_SINK: bytes read in all; SRV_UDP: datagrams */
+    int served;      /* TCP: connections served and closed */
     int ctl[2];      /* writing to ctl[1] releases a sink, then stops the server */
     int release_sent, released;
     pthread_t thread;
@@ -298,7 +308,10 @@ static inline void *srv_main(void *arg) {
             continue;
         }
         int c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c >= 0) srv_serve(s, c, buf, size);
+        if (c >= 0) {
+            srv_serve(s, c, buf, size);
+            __atomic_add_fetch(&s->served, 1, __ATOMIC_SEQ_CST);
+        }
         if (s->kind == SRV_SINK && s->released) break;
     }
     free(buf);
@@ -330,6 +343,16 @@ static inline int loopback_socket(int family, int type, int *port) {
     return fd;
 }
 
+/* Whether this host has an IPv6 loopback (containers often run without one). */
+static inline int ipv6_available(void) {
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) close(fd);
+    if (!ok) printf("no IPv6 loopback on this host: its part of the test is skipped\n");
+    return ok;
+}
+
 /* Starts a server on the loopback address of `family`. */
 static inline server *server_start6(server_kind kind, size_t n, int family) {
     server *s = calloc(1, sizeof *s);
@@ -350,6 +373,13 @@ static inline server *server_start6(server_kind kind, size_t n, int family) {
 
 static inline server *server_start(server_kind kind, size_t n) {
     return server_start6(kind, n, AF_INET);
+}
+
+/* Waits until the server has served and closed n connections. */
+static inline void server_wait_served(server *s, int n) {
+    for (int i = 0; i < 1000 && __atomic_load_n(&s->served, __ATOMIC_SEQ_CST) < n; i++)
+        sleep_ms(10);
+    ASSERT_EQ(__atomic_load_n(&s->served, __ATOMIC_SEQ_CST), n);
 }
 
 /* SRV_SINK: lets it read (once; later calls do nothing). */

@@ -76,8 +76,8 @@ static int count_entries(const char *dir) {
 }
 
 /* One round: TCP echo, a UDP socket, a name to resolve, the message fd; then shut down. */
-static void one_life(int tcp_port, int udp_port) {
-    int tcp = connect_ok(SOCK_TYPE_TCP, tcp_port, NULL);
+static void one_life(server *echo, int udp_port) {
+    int tcp = connect_ok(SOCK_TYPE_TCP, echo->port, NULL);
     ASSERT_EQ(tcp, 0);
     char in[4];
     send_ok(tcp, "life", 4);
@@ -87,7 +87,9 @@ static void one_life(int tcp_port, int udp_port) {
     ASSERT_EQ(udp, 1);
     EXPECT_MSG(MSG_SOCK_CONN_CNF, udp, SOCK_ERR_OK);
     ASSERT_GE(sock_msg_fd(), 0);
-    ASSERT_EQ(sock_destroy(tcp), 1); /* so that the sequential echo server takes the next */
+    int served = echo->served;
+    ASSERT_EQ(sock_destroy(tcp), 1);
+    server_wait_served(echo, served + 1); /* its descriptor is closed too: not counted */
     sock_shutdown();
 }
 
@@ -95,10 +97,10 @@ static void one_life(int tcp_port, int udp_port) {
  * ends each round with the threads and descriptors it had before. */
 static void api_shutdown_restart(void) {
     server *echo = server_start(SRV_ECHO, 0), *udp = server_start(SRV_UDP, 1);
-    one_life(echo->port, udp->port); /* the first round may set up lasting things */
+    one_life(echo, udp->port); /* the first round may set up lasting things */
     int fds = count_entries("/proc/self/fd"), threads = count_entries("/proc/self/task");
     for (int i = 0; i < 30; i++) {
-        one_life(echo->port, udp->port);
+        one_life(echo, udp->port);
         ASSERT_EQ(count_entries("/proc/self/fd"), fds);
         ASSERT_EQ(count_entries("/proc/self/task"), threads);
         ASSERT_EQ(sock_error(0), SOCK_ERR_EBADID); /* ids end with the instance */

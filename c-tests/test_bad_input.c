@@ -183,6 +183,30 @@ static void bad_other_args(void) {
     server_stop(srv);
 }
 
+/* The TLS queries on sockets that are not TLS, or do not exist; unusable TLS material. */
+static void bad_tls_args(void) {
+    server *srv = server_start(SRV_ECHO, 0);
+    int id = connect_ok(SOCK_TYPE_TCP, srv->port, NULL);
+    char buf[32];
+    ASSERT_EQ(sock_tls_alpn(id, buf, sizeof buf), -SOCK_ERR_EINVAL);
+    ASSERT_EQ(sock_tls_resumed(id), -SOCK_ERR_EINVAL);
+    ASSERT_EQ(sock_tls_alpn(-1, buf, sizeof buf), -SOCK_ERR_EBADID);
+    ASSERT_EQ(sock_tls_alpn(77, buf, sizeof buf), -SOCK_ERR_EBADID);
+    ASSERT_EQ(sock_tls_resumed(-1), -SOCK_ERR_EBADID);
+    ASSERT_EQ(sock_tls_resumed(77), -SOCK_ERR_EBADID);
+    const sock_cert bad_ca = {NULL, "this is not PEM", NULL, NULL};
+    const sock_cert key_without_cert = {NULL, NULL, NULL, "-----BEGIN PRIVATE KEY-----\n"};
+    ASSERT_EQ(sock_conn_ext(SOCK_TYPE_SSL, srv->port, "127.0.0.1", &bad_ca, NULL),
+              -SOCK_ERR_SSL_EINVALID);
+    ASSERT_EQ(sock_conn_ext(SOCK_TYPE_SSL, srv->port, "127.0.0.1", &key_without_cert, NULL),
+              -SOCK_ERR_SSL_EINVALID);
+    ASSERT_EQ(sock_conn(SOCK_TYPE_SSL, srv->port, "127.0.0.1", &bad_ca), -1);
+    ASSERT_NO_MSG(100);
+    ASSERT_EQ(sock_error(1), SOCK_ERR_EBADID); /* no socket was made */
+    ASSERT_EQ(sock_destroy(id), 1);
+    server_stop(srv);
+}
+
 int main(int argc, char **argv) {
     TEST_INIT(argc, argv);
     RUN(bad_conn_args);
@@ -191,5 +215,6 @@ int main(int argc, char **argv) {
     RUN(bad_wait_args);
     RUN(bad_setopt_args);
     RUN(bad_other_args);
+    RUN(bad_tls_args);
     return test_end();
 }

@@ -12,7 +12,8 @@ static void tcp_echo(void) {
     ASSERT_EQ(id, 0);
     ASSERT_EQ(sock_error(id), SOCK_ERR_OK);
     fill_pattern(out, 0, sizeof out);
-    for (size_t i = 0, off = 0; i < 3; off += sizes[i++]) ASSERT_EQ(sock_send(id, out + off, sizes[i]), 1);
+    for (size_t i = 0, off = 0; i < 3; off += sizes[i++])
+        ASSERT_EQ(sock_send(id, out + off, sizes[i]), 1);
 
     size_t cnfs = 0, got = 0;
     while (cnfs < 3 || got < sizeof out) {
@@ -25,7 +26,7 @@ static void tcp_echo(void) {
         } else {
             ASSERT_EQ(m.id, MSG_SOCK_RECV_IND);
             ASSERT_LE(got + (size_t)m.recv_len, sizeof in);
-            ASSERT_EQ(sock_recv(id, in + got, sizeof in - got), m.recv_len);
+            ASSERT_EQ(sock_recv(id, in + got, (size_t)m.recv_len), m.recv_len);
             got += (size_t)m.recv_len;
         }
     }
@@ -133,7 +134,9 @@ static void tcp_max_sends(void) {
             cnfs++;
         } else {
             ASSERT_EQ(m.id, MSG_SOCK_RECV_IND);
-            got += (size_t)sock_recv(id, in + got, sizeof in - got);
+            ASSERT_LE(got + (size_t)m.recv_len, 2);
+            ASSERT_EQ(sock_recv(id, in + got, (size_t)m.recv_len), m.recv_len);
+            got += (size_t)m.recv_len;
         }
     }
     ASSERT_MEM_EQ(in, "ab", 2);
@@ -164,15 +167,11 @@ static void tcp_queue_full_then_flush(void) {
     struct sock_stats st;
     ASSERT_EQ(sock_stats(id, &st), 0);
     ASSERT_LE(st.send_queued, 65536);
-    ASSERT_GT(st.send_queued, 65536 - CHUNK);
 
     ASSERT_EQ(sock_close(id), 1);
     server_release(srv);
     for (size_t i = 0; i < accepted; i++) {
-        sock_msg m = wait_msg(WAIT_MS);
-        if (m.id != MSG_SOCK_SEND_CNF) fprintf(stderr, "send %zu of %zu\n", i, accepted);
-        ASSERT_EQ(m.id, MSG_SOCK_SEND_CNF);
-        ASSERT_EQ(m.result, SOCK_ERR_OK);
+        sock_msg m = EXPECT_MSG(MSG_SOCK_SEND_CNF, id, SOCK_ERR_OK);
         ASSERT_EQ(m.send_len, CHUNK);
     }
     EXPECT_MSG(MSG_SOCK_CLOSE_CNF, id, SOCK_ERR_OK);
@@ -214,7 +213,7 @@ static void tcp_send_cnf_on_ack(void) {
 /* IPv6 literals, with and without brackets, and a name from /etc/hosts. */
 static void tcp_ipv6_and_names(void) {
     const char *addrs[3] = {"::1", "[::1]", "localhost"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = ipv6_available() ? 0 : 2; i < 3; i++) {
         server *srv = server_start6(SRV_ECHO, 0, i < 2 ? AF_INET6 : AF_INET);
         int id = conn_opts(SOCK_TYPE_TCP, srv->port, addrs[i], NULL);
         ASSERT_GE(id, 0);

@@ -8,9 +8,14 @@ static int expected_total;
 static int taken_total;
 static int seen[SOCKETS][64]; /* [socket][message id]: how many times taken */
 
+static int taken(void) {
+    return __atomic_load_n(&taken_total, __ATOMIC_SEQ_CST);
+}
+
+/* Takes messages until all expected ones are taken (or 100 waits in a row find none). */
 static void *waiter(void *arg) {
     (void)arg;
-    for (int idle = 0; idle < 100 && __atomic_load_n(&taken_total, __ATOMIC_SEQ_CST) < expected_total;) {
+    for (int idle = 0; idle < 100 && taken() < expected_total;) {
         sock_msg m;
         int r = sock_wait_msg(&m, 100);
         ASSERT_GE(r, 0);
@@ -40,8 +45,7 @@ static void threads_share_messages(void) {
     for (int i = 0; i < WAITERS; i++) ASSERT_EQ(pthread_create(&t[i], NULL, waiter, NULL), 0);
     for (int i = 0; i < SOCKETS; i++)
         ASSERT_EQ(sock_conn(SOCK_TYPE_UDP, srv->port, "127.0.0.1", NULL), i);
-    for (int i = 0; i < 500 && __atomic_load_n(&taken_total, __ATOMIC_SEQ_CST) < SOCKETS; i++)
-        sleep_ms(10); /* until every CONN_CNF is taken */
+    for (int i = 0; i < 500 && taken() < SOCKETS; i++) sleep_ms(10); /* every CONN_CNF taken */
     for (int i = 0; i < SOCKETS; i++) ASSERT_EQ(sock_send(i, "datagram", 8), 1);
     for (int i = 0; i < WAITERS; i++) pthread_join(t[i], NULL);
     ASSERT_EQ(taken_total, expected_total);
@@ -129,7 +133,8 @@ static void threads_shutdown_wakes_waiters(void) {
     int result[N];
     started = 0;
     ASSERT_EQ(sock_msg_fd() >= 0, 1); /* the instance exists before the waiters */
-    for (int i = 0; i < N; i++) ASSERT_EQ(pthread_create(&t[i], NULL, blocked_waiter, &result[i]), 0);
+    for (int i = 0; i < N; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, blocked_waiter, &result[i]), 0);
     for (int i = 0; i < 5000 && __atomic_load_n(&started, __ATOMIC_SEQ_CST) < N; i++) sleep_ms(1);
     sleep_ms(50);
     int joined = 0;

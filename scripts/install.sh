@@ -11,7 +11,8 @@ prefix=$(cd "$1" && pwd)
 cd "$root"
 
 # The version comes from Cargo.toml: the first `version = "..."` of its [package] table.
-version=$(awk -F'"' '/^\[/ { p = ($0 == "[package]") } p && /^version *=/ { print $2; exit }' Cargo.toml)
+version=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") }
+                     pkg && /^version *=/ { print $2; exit }' Cargo.toml)
 major=${version%%.*}
 [ -n "$major" ] || { echo "no version in Cargo.toml" >&2; exit 1; }
 
@@ -19,8 +20,9 @@ cargo build --release -j2
 # Link line of the static library. rustc prints it only when it compiles, so recompile just
 # this crate (debug profile, own target dir: a few seconds) rather than trust a cache.
 cargo clean -q -p socketcore --target-dir target/native-static-libs
-static_libs=$(cargo rustc -q -j2 --lib --crate-type staticlib --target-dir target/native-static-libs \
-    -- --print native-static-libs 2>&1 | sed -n 's/^note: native-static-libs: //p')
+static_libs=$(cargo rustc -q -j2 --lib --crate-type staticlib \
+    --target-dir target/native-static-libs -- --print native-static-libs 2>&1 |
+    sed -n 's/^note: native-static-libs: //p')
 [ -n "$static_libs" ] || { echo "rustc printed no native-static-libs" >&2; exit 1; }
 
 lib=$prefix/lib
@@ -31,9 +33,12 @@ ln -sf "libsocketcore.so.$version" "$lib/libsocketcore.so.$major"
 ln -sf "libsocketcore.so.$major" "$lib/libsocketcore.so"
 install -m 644 target/release/libsocketcore.a "$lib/"
 
-fill() { # template -> installed file, with the @VARIABLES@ replaced
+pointer_size=$(($(getconf LONG_BIT) / 8))
+esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; } # for the right side of s|...|...|
+fill() { # template -> installed file, with its @VARIABLES@ replaced
     sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" \
-        -e "s|@SIZEOF_VOID_P@|$(( $(getconf LONG_BIT) / 8 ))|g" -e "s|@PREFIX@|$prefix|g" -e "s|@STATIC_LIBS@|$static_libs|g" "$1" > "$2"
+        -e "s|@SIZEOF_VOID_P@|$pointer_size|g" -e "s|@PREFIX@|$(esc "$prefix")|g" \
+        -e "s|@STATIC_LIBS@|$(esc "$static_libs")|g" "$1" >"$2"
     chmod 644 "$2"
 }
 fill cmake/socketcoreConfig.cmake.in "$lib/cmake/socketcore/socketcoreConfig.cmake"
@@ -41,4 +46,5 @@ fill cmake/socketcoreConfigVersion.cmake.in "$lib/cmake/socketcore/socketcoreCon
 fill cmake/socketcore.pc.in "$lib/pkgconfig/socketcore.pc"
 
 echo "socketcore $version installed in $prefix:"
-cd "$prefix" && ls -l include/socketcore.h lib/libsocketcore.* lib/cmake/socketcore/* lib/pkgconfig/socketcore.pc
+cd "$prefix" && ls -l include/socketcore.h lib/libsocketcore.* lib/cmake/socketcore/* \
+    lib/pkgconfig/socketcore.pc

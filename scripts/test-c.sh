@@ -1,16 +1,14 @@
 #!/bin/sh
 # Installs socketcore and runs the C tests (c-tests/) against the installed package, once
 # linked with the shared library and once with the static one, valgrind run included.
-# Usage: scripts/test-c.sh [PREFIX]   (default: a temporary prefix, removed at the end)
-# Build directories: target/c-tests-shared and target/c-tests-static.
+# Usage: scripts/test-c.sh [PREFIX]
+# Without PREFIX it installs into a scratch prefix, target/c-tests-prefix, emptied first (kept
+# afterwards so that the build directories, target/c-tests-shared and target/c-tests-static,
+# can run ctest again).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -ge 1 ]; then
-    prefix=$1
-else
-    prefix=$(mktemp -d "${TMPDIR:-/tmp}/socketcore-prefix.XXXXXX")
-    trap 'rm -rf "$prefix"' EXIT INT TERM
-fi
+prefix=${1:-$root/target/c-tests-prefix}
+[ $# -ge 1 ] || rm -rf "$prefix"
 "$root/scripts/install.sh" "$prefix"
 
 failed=
