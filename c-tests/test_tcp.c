@@ -210,6 +210,43 @@ static void tcp_send_cnf_on_ack(void) {
     }
 }
 
+/* A socket whose data the application does not read holds at most rcv_buf_size bytes (TCP
+ * flow control holds the peer) and stalls nobody else: another socket works meanwhile; later
+ * the whole stream is read intact. (Semantics 3 and 7.) */
+static void tcp_unread_socket_is_isolated(void) {
+    const size_t total = 4 << 20, bound = 65536;
+    static unsigned char buf[65536];
+    server *flood = server_start(SRV_SEND_CLOSE, total), *echo = server_start(SRV_ECHO, 0);
+    sock_conn_opts o;
+    sock_conn_opts_init(&o);
+    o.rcv_buf_size = (int)bound;
+    int stalled = connect_ok(SOCK_TYPE_TCP, flood->port, &o);
+    sock_msg first = EXPECT_MSG(MSG_SOCK_RECV_IND, stalled, SOCK_ERR_OK); /* not read yet */
+    int other = connect_ok(SOCK_TYPE_TCP, echo->port, NULL);
+    for (int i = 0; i < 20; i++) {
+        send_ok(other, buf, 1000);
+        recv_exact(other, buf, 1000);
+    }
+    struct sock_stats st;
+    ASSERT_EQ(sock_stats(stalled, &st), 0);
+    ASSERT_LE(st.recv_buffered, bound);
+    ASSERT_LE(st.bytes_received, bound);
+    ASSERT_EQ(sock_destroy(other), 1);
+
+    size_t got = 0;
+    for (sock_msg m = first;; m = EXPECT_MSG(MSG_SOCK_RECV_IND, stalled, SOCK_ERR_OK)) {
+        ASSERT_LE((size_t)m.recv_len, bound);
+        ASSERT_EQ(sock_recv(stalled, buf, (size_t)m.recv_len), m.recv_len);
+        ASSERT(check_pattern(buf, got, (size_t)m.recv_len));
+        got += (size_t)m.recv_len;
+        if (got == total) break;
+    }
+    EXPECT_MSG(MSG_SOCK_CLOSE_IND, stalled, SOCK_ERR_OK);
+    ASSERT_EQ(sock_destroy(stalled), 1);
+    server_stop(echo);
+    server_stop(flood);
+}
+
 /* IPv6 literals, with and without brackets, and a name from /etc/hosts. */
 static void tcp_ipv6_and_names(void) {
     const char *addrs[3] = {"::1", "[::1]", "localhost"};
@@ -266,6 +303,7 @@ int main(int argc, char **argv) {
     RUN(tcp_max_sends);
     RUN(tcp_queue_full_then_flush);
     RUN(tcp_send_cnf_on_ack);
+    RUN(tcp_unread_socket_is_isolated);
     RUN(tcp_ipv6_and_names);
     RUN(tcp_shutdown_live);
     return test_end();
