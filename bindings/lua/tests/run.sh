@@ -6,7 +6,8 @@
 set -u
 [ $# -eq 1 ] || { echo "usage: $0 LUA_MODULE_DIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
-moddir=$(cd "$1" && pwd)
+moddir=$(cd "$1" 2>/dev/null && pwd)
+[ -f "$moddir/socketcore.so" ] || { echo "no socketcore.so in $1" >&2; exit 2; }
 servers=$here/../../python/tests/echo_server.py
 work=$(mktemp -d)
 trap 'kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; rm -rf "$work"' EXIT INT TERM

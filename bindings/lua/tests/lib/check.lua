@@ -25,6 +25,8 @@ end
 
 function M.done(name)
     print(string.format("%s: %d passed, %d failed", name, M.passed, M.failed))
+    -- os.exit skips lua_close (and so the module's own shutdown): stop the library first
+    if socketcore then socketcore.sock_shutdown() end
     os.exit(M.failed == 0 and M.passed > 0 and 0 or 1)
 end
 
