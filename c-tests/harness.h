@@ -20,16 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef SOCKETCORE_HEADER_WORKAROUND
-/* socketcore.h 0.1.0 names both a typedef and a function `sock_stats`, which neither C nor C++
- * accepts. CMakeLists.txt defines this macro only when the plain include fails to compile (the
- * test `header_compiles` then fails and shows why); the other tests still run. The function is
- * declared under another name bound to the symbol `sock_stats`, and a function-like macro
- * renames only the calls, not the type. */
-struct sock_stats;
-int sock_stats_function(int id, struct sock_stats *out) __asm__("sock_stats");
-#define sock_stats(id, out) sock_stats_function(id, out)
-#endif
 #include <socketcore.h>
 
 /* How long a test waits for a message that must come (generous: valgrind is slow). */

@@ -63,7 +63,7 @@ static void bad_ids(void) {
     ASSERT_EQ(sock_destroy(destroyed), 1);
     const int ids[] = {-1, INT_MIN, 7, 1 << 20, INT_MAX, destroyed};
     char buf[8];
-    struct sock_stats st;
+    sock_counters st;
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
         int id = ids[i];
         ASSERT_EQ(sock_error(id), SOCK_ERR_EBADID);
@@ -162,7 +162,7 @@ static void bad_setopt_args(void) {
 
 /* The remaining functions' bad arguments. */
 static void bad_other_args(void) {
-    struct sock_stats st;
+    sock_counters st;
     server *srv = server_start(SRV_UDP, 1);
     int id = connect_ok(SOCK_TYPE_UDP, srv->port, NULL);
     ASSERT_EQ(sock_stats(id, NULL), -SOCK_ERR_EARG);

@@ -59,7 +59,7 @@ static void tcp_stream_exact(void) {
         sock_msg m = EXPECT_MSG(MSG_SOCK_RECV_IND, id, SOCK_ERR_OK);
         ASSERT_GT(m.recv_len, 0);
         ASSERT_LE((size_t)m.recv_len, bound);
-        struct sock_stats st;
+        sock_counters st;
         ASSERT_EQ(sock_stats(id, &st), 0);
         ASSERT_LE(st.recv_buffered, bound);
         ASSERT_GE(st.recv_buffered, (uint64_t)m.recv_len);
@@ -73,7 +73,7 @@ static void tcp_stream_exact(void) {
     ASSERT_EQ(got, total);
     EXPECT_MSG(MSG_SOCK_CLOSE_IND, id, SOCK_ERR_OK);
     ASSERT_EQ(sock_recv(id, buf, sizeof buf), 0);
-    struct sock_stats st;
+    sock_counters st;
     ASSERT_EQ(sock_stats(id, &st), 0);
     ASSERT_EQ(st.bytes_received, total);
     ASSERT_EQ(st.recv_buffered, 0);
@@ -164,7 +164,7 @@ static void tcp_queue_full_then_flush(void) {
     size_t accepted = 0;
     while (accepted < 4096 && sock_send(id, chunk, CHUNK) == 1) accepted++;
     ASSERT_EQ(sock_error(id), SOCK_ERR_ENOBUFS);
-    struct sock_stats st;
+    sock_counters st;
     ASSERT_EQ(sock_stats(id, &st), 0);
     ASSERT_LE(st.send_queued, 65536);
 
@@ -194,7 +194,7 @@ static void tcp_send_cnf_on_ack(void) {
         EXPECT_MSG(MSG_SOCK_CONN_CNF, id, SOCK_ERR_OK);
         ASSERT_EQ(sock_send(id, data, sizeof data), 1);
         if (on_ack) {
-            struct sock_stats st;
+            sock_counters st;
             ASSERT_EQ(sock_stats(id, &st), 0);
             ASSERT_EQ(st.send_queued, 0); /* all with the kernel, not yet acknowledged */
             ASSERT_NO_MSG(300);
@@ -227,7 +227,7 @@ static void tcp_unread_socket_is_isolated(void) {
         send_ok(other, buf, 1000);
         recv_exact(other, buf, 1000);
     }
-    struct sock_stats st;
+    sock_counters st;
     ASSERT_EQ(sock_stats(stalled, &st), 0);
     ASSERT_LE(st.recv_buffered, bound);
     ASSERT_LE(st.bytes_received, bound);

@@ -68,7 +68,7 @@ static void udp_drops_are_counted(void) {
     int id = connect_ok(SOCK_TYPE_UDP, srv->port, &o);
     static unsigned char d[SIZE];
     send_ok(id, d, SIZE);
-    struct sock_stats st;
+    sock_counters st;
     for (int i = 0; i < 1000; i++) { /* until all 20 are either queued or dropped */
         ASSERT_EQ(sock_stats(id, &st), 0);
         if (st.recv_buffered / SIZE + st.datagrams_dropped == BURST) break;

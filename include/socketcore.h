@@ -402,9 +402,10 @@ typedef struct sock_msg {
 } sock_msg;
 
 /**
- * Counters of one socket, filled by `sock_stats`.
+ * Counters of one socket, filled by `sock_stats`. (Named apart from the function so that C
+ * and C++ can declare both.)
  */
-typedef struct sock_stats {
+typedef struct sock_counters {
     /**
      * Bytes (plaintext for TLS) handed to the kernel.
      */
@@ -425,7 +426,7 @@ typedef struct sock_stats {
      * Bytes buffered and not yet read by `sock_recv`.
      */
     uint64_t recv_buffered;
-} sock_stats;
+} sock_counters;
 
 #ifdef __cplusplus
 extern "C" {
@@ -541,9 +542,9 @@ int sock_msg_fd(void);
  * receive queue was full. Returns 0, `-SOCK_ERR_EBADID` or `-SOCK_ERR_EARG` (NULL `out`).
  *
  * # Safety
- * `out` is NULL or points at a writable `sock_stats`.
+ * `out` is NULL or points at a writable `sock_counters`.
  */
-int sock_stats(int id, struct sock_stats *out);
+int sock_stats(int id, struct sock_counters *out);
 
 /**
  * Sets how many sockets may exist at once (ids 0 to max-1); default

@@ -11,7 +11,7 @@ use crate::ring::PopError;
 use crate::runtime::{self, Cmd};
 use crate::socket::{Kind, Sock};
 use crate::timers::{Timer, TimerKind};
-use crate::types::{sock_cert, sock_conn_opts, sock_msg, sock_stats};
+use crate::types::{sock_cert, sock_conn_opts, sock_counters, sock_msg};
 use std::ffi::{c_char, c_int, c_void};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -290,9 +290,9 @@ pub extern "C" fn sock_msg_fd() -> c_int {
 /// receive queue was full. Returns 0, `-SOCK_ERR_EBADID` or `-SOCK_ERR_EARG` (NULL `out`).
 ///
 /// # Safety
-/// `out` is NULL or points at a writable `sock_stats`.
+/// `out` is NULL or points at a writable `sock_counters`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sock_stats(id: c_int, out: *mut sock_stats) -> c_int {
+pub unsafe extern "C" fn sock_stats(id: c_int, out: *mut sock_counters) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
         let Some((sh, sock)) = find(id) else {
             return -SOCK_ERR_EBADID;

@@ -17,7 +17,7 @@ use crate::ring::Entry;
 use crate::runtime::Shared;
 use crate::timers::{Timer, TimerKind};
 use crate::tls::{Records, TlsConn, TlsSetup};
-use crate::types::{sock_msg, sock_stats};
+use crate::types::{sock_counters, sock_msg};
 use mio::{Interest, Token};
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -142,7 +142,7 @@ struct State {
     peer_end: Option<c_int>,
     close_ind_posted: bool,
 
-    stats: sock_stats,
+    stats: sock_counters,
 }
 
 /// What a socket needs from the runtime while it works: the ring and the timers.
@@ -231,7 +231,7 @@ impl Sock {
                 read_done: false,
                 peer_end: None,
                 close_ind_posted: false,
-                stats: sock_stats::default(),
+                stats: sock_counters::default(),
             }),
         }
     }
@@ -474,7 +474,7 @@ impl Sock {
             .unwrap_or_else(|code| code)
     }
 
-    pub(crate) fn stats(&self, sh: &Shared) -> Result<sock_stats, c_int> {
+    pub(crate) fn stats(&self, sh: &Shared) -> Result<sock_counters, c_int> {
         self.with(sh, |st, _| {
             let mut s = st.stats;
             s.send_queued = st.queued_bytes as u64;

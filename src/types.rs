@@ -63,11 +63,12 @@ pub struct sock_conn_opts {
     pub alpn: *const c_char,
 }
 
-/// Counters of one socket, filled by `sock_stats`.
+/// Counters of one socket, filled by `sock_stats`. (Named apart from the function so that C
+/// and C++ can declare both.)
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct sock_stats {
+pub struct sock_counters {
     /// Bytes (plaintext for TLS) handed to the kernel.
     pub bytes_sent: u64,
     /// Bytes (plaintext for TLS) taken from the kernel.

@@ -85,7 +85,7 @@ fn id_based_calls_with_bad_ids() {
     expect(MSG_SOCK_CONN_CNF, gone, SOCK_ERR_ECONNREFUSED);
     assert_eq!(sock_destroy(gone), 1);
     let mut buf = [0u8; 16];
-    let mut st = sock_stats::default();
+    let mut st = sock_counters::default();
     for id in [-1, -1000, i32::MIN, i32::MAX, 4096, gone] {
         assert_eq!(send(id, b"x"), 0);
         assert_eq!(

@@ -128,7 +128,7 @@ fn eight_threads_hammer_the_api() {
                     3 => {
                         let id = (rng % 40) as i32 - 2;
                         sock_error(id);
-                        let mut st = sock_stats::default();
+                        let mut st = sock_counters::default();
                         unsafe { sock_stats(id, &mut st) };
                         sock_setopt(id, SOCK_SOL_SOCKET, SOCK_SO_KEEPALIVE, 1);
                     }

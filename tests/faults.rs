@@ -145,7 +145,7 @@ fn peer_that_stops_reading_then_resumes_gets_everything() {
                 assert_eq!((m.id, m.result), (MSG_SOCK_SEND_CNF, 0));
                 pending -= 1;
             }
-            let mut st = sock_stats::default();
+            let mut st = sock_counters::default();
             unsafe { sock_stats(id, &mut st) };
             assert!(st.send_queued > 0, "the queue drained without a reader");
             go_tx.send(()).unwrap();

@@ -211,7 +211,7 @@ fn slow_consumer_is_bounded_and_loses_nothing() {
     let (_, _, _, _, _, buffers) = socketcore::introspect::snapshot().unwrap();
     let mut held = 0u64;
     for &id in &ids {
-        let mut st = sock_stats::default();
+        let mut st = sock_counters::default();
         unsafe { sock_stats(id, &mut st) };
         assert!(st.recv_buffered <= rcv as u64);
         held += st.bytes_received;

@@ -224,7 +224,7 @@ fn slow_reader_holds_the_peer_with_bounded_memory_and_loses_nothing() {
     });
     expect(MSG_SOCK_CONN_CNF, id, 0);
     std::thread::sleep(Duration::from_millis(300)); // we do not read: the peer must stall
-    let mut st = sock_stats::default();
+    let mut st = sock_counters::default();
     unsafe { sock_stats(id, &mut st) };
     assert!(
         st.recv_buffered as i32 <= rcv,

@@ -42,7 +42,7 @@ fn udp_short_buffer_gets_the_head_and_full_queue_drops_are_counted() {
         peer.send_to(&[i; 1000], ours).unwrap();
     }
     std::thread::sleep(Duration::from_millis(200));
-    let mut st = sock_stats::default();
+    let mut st = sock_counters::default();
     assert_eq!(unsafe { sock_stats(id, &mut st) }, 0);
     assert_eq!(st.datagrams_dropped, 6);
     assert_eq!(st.recv_buffered, 4000);

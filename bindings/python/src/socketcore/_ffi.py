@@ -64,7 +64,7 @@ class SockMsg(ctypes.Structure):
 
 
 class SockStats(ctypes.Structure):
-    """``sock_stats``."""
+    """``sock_counters``, filled by ``sock_stats``."""
 
     _fields_ = [
         ("bytes_sent", ctypes.c_uint64),
