@@ -60,3 +60,72 @@ pub mod introspect {
         crate::runtime::max_sockets()
     }
 }
+
+/// Timings of the ring and the id table against standard-library baselines, for
+/// `cargo bench --bench micro`; not part of the C API.
+#[doc(hidden)]
+pub mod micro {
+    use std::time::{Duration, Instant};
+
+    /// `n` pushes then `n` pops through the event ring.
+    pub fn ring(n: usize) -> Duration {
+        let ring = crate::ring::Ring::default();
+        let entry = crate::ring::Entry {
+            msg: crate::types::sock_msg::default(),
+            generation: 1,
+        };
+        let t = Instant::now();
+        for _ in 0..n {
+            ring.push(entry);
+        }
+        for _ in 0..n {
+            std::hint::black_box(ring.pop(Some(Duration::ZERO)).ok().flatten());
+        }
+        t.elapsed()
+    }
+
+    /// The same through a standard channel (the baseline).
+    pub fn channel(n: usize) -> Duration {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = Instant::now();
+        for _ in 0..n {
+            let _ = tx.send(crate::types::sock_msg::default());
+        }
+        for _ in 0..n {
+            std::hint::black_box(rx.try_recv().ok());
+        }
+        t.elapsed()
+    }
+
+    /// `n` inserts, lookups and removals in the id table.
+    pub fn table(n: usize) -> Duration {
+        let mut table = crate::table::Table::new(n);
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(table.insert(|id, _| id));
+        }
+        for id in 0..n as i32 {
+            std::hint::black_box(table.get(id));
+        }
+        for id in 0..n as i32 {
+            std::hint::black_box(table.remove(id));
+        }
+        t.elapsed()
+    }
+
+    /// The same with a standard HashMap (the baseline).
+    pub fn hashmap(n: usize) -> Duration {
+        let mut map = std::collections::HashMap::new();
+        let t = Instant::now();
+        for id in 0..n as i32 {
+            map.insert(id, std::sync::Arc::new(id));
+        }
+        for id in 0..n as i32 {
+            std::hint::black_box(map.get(&id));
+        }
+        for id in 0..n as i32 {
+            std::hint::black_box(map.remove(&id));
+        }
+        t.elapsed()
+    }
+}

@@ -72,8 +72,9 @@ impl Ring {
 
     /// Takes the oldest message, waiting up to `timeout` (`None` waits forever).
     pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<Entry>, PopError> {
-        let deadline = timeout.map(|t| Instant::now() + t);
         let mut st = self.lock();
+        // The clock is read only once we know we must wait: polling stays cheap.
+        let mut deadline = None;
         loop {
             if st.closed {
                 return Err(PopError::Closed);
@@ -86,6 +87,10 @@ impl Ring {
                 }
                 return Ok(Some(entry));
             }
+            if timeout == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            let deadline = *deadline.get_or_insert_with(|| timeout.map(|t| Instant::now() + t));
             st.waiters += 1;
             let timed_out = match deadline {
                 None => {

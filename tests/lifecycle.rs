@@ -82,7 +82,7 @@ fn shutdown_and_restart_leaks_no_threads_or_descriptors() {
     sock_shutdown();
     std::thread::sleep(Duration::from_millis(100));
     let (threads, fds) = (thread_count(), fd_count());
-    let cycles = 200;
+    let cycles = 1000;
     for i in 0..cycles {
         let a = conn(SOCK_TYPE_TCP, server.port, "127.0.0.1");
         let b = conn(SOCK_TYPE_UDP, server.port, "localhost");
