@@ -152,8 +152,14 @@ fn build_config(key: &ConfigKey) -> Result<ClientConfig, c_int> {
     let algorithms = provider.signature_verification_algorithms;
     let verifier: Arc<dyn ServerCertVerifier> = match key.verify {
         SOCK_TLS_VERIFY_FULL => webpki,
-        SOCK_TLS_VERIFY_NO_HOSTNAME => Arc::new(AnyName(webpki)),
-        _ => Arc::new(NoVerification(algorithms)),
+        SOCK_TLS_VERIFY_NO_HOSTNAME => Arc::new(Relaxed {
+            chain: Some(webpki),
+            algorithms,
+        }),
+        _ => Arc::new(Relaxed {
+            chain: None,
+            algorithms,
+        }),
     };
     let client_key = match (&key.cert, &key.key) {
         (None, None) => None,
@@ -203,11 +209,17 @@ impl ResolvesClientCert for ClientAuth {
     }
 }
 
-/// `SOCK_TLS_VERIFY_NO_HOSTNAME`: the chain must verify; a name mismatch is forgiven.
+/// The two relaxed modes. `SOCK_TLS_VERIFY_NO_HOSTNAME` (`chain` set): the chain must verify,
+/// a name mismatch is forgiven. `SOCK_TLS_VERIFY_NONE` (`chain` unset): any certificate is
+/// accepted. Handshake signatures are checked against the presented certificate either way,
+/// which without a trusted chain proves nothing.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct Relaxed {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -216,10 +228,10 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -233,7 +245,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -242,51 +254,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `SOCK_TLS_VERIFY_NONE`: any certificate is accepted. Handshake signatures are still checked
-/// against the presented certificate, which proves nothing without a trusted chain.
-#[derive(Debug)]
-struct NoVerification(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
