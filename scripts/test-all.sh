@@ -8,6 +8,7 @@ prefix=$(pwd)/target/test-prefix
 echo "== Rust: fmt, clippy, tests"
 cargo fmt --all -- --check
 cargo clippy -j2 --all-targets -- -D warnings
+cargo build -j2        # the cdylib, which tests/dlopen.rs loads
 cargo test -j2
 
 echo "== install into $prefix"
