@@ -102,6 +102,10 @@ static void api_shutdown_restart(void) {
     for (int i = 0; i < 30; i++) {
         one_life(echo, udp->port);
         ASSERT_EQ(count_entries("/proc/self/fd"), fds);
+        /* pthread_join returns when a thread has finished, a moment before the kernel drops
+         * it from /proc/self/task: give that moment (bounded) before counting. */
+        for (int tries = 0; tries < 100 && count_entries("/proc/self/task") != threads; tries++)
+            usleep(10000);
         ASSERT_EQ(count_entries("/proc/self/task"), threads);
         ASSERT_EQ(sock_error(0), SOCK_ERR_EBADID); /* ids end with the instance */
         sock_shutdown(); /* a second shutdown does nothing */

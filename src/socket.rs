@@ -993,6 +993,9 @@ impl State {
             Ok(code) => {
                 self.read_done = true;
                 self.peer_end = Some(code);
+                if code != SOCK_ERR_OK {
+                    self.last_error = code;
+                }
             }
             Err(code) => self.fail(cx, code),
         }

@@ -369,6 +369,7 @@ fn peer_close_notify_and_truncation_are_told_apart() {
         assert_eq!(read_stream(id, 3), b"bye");
         let want = if clean { SOCK_ERR_OK } else { SOCK_ERR_ECLSD };
         expect(MSG_SOCK_CLOSE_IND, id, want);
+        assert_eq!(sock_error(id), want);
         server.join();
     }
 }
