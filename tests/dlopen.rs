@@ -19,7 +19,11 @@ fn library_path() -> CString {
         .parent()
         .unwrap()
         .join("libsocketcore.so");
-    assert!(lib.exists(), "{} not built: run `cargo build` first", lib.display());
+    assert!(
+        lib.exists(),
+        "{} not built: run `cargo build` first",
+        lib.display()
+    );
     CString::new(lib.to_str().unwrap()).unwrap()
 }
 
