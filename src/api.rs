@@ -17,6 +17,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A waiter that another thread's inline polling keeps off epoll looks again this often.
+const WAIT_SLICE: Duration = Duration::from_millis(2);
+
 /// Opens a socket and starts connecting it to `addr` (a name, or an IPv4/IPv6 literal) on
 /// `port` (for `SOCK_TYPE_RAW`, the IP protocol number). Returns the new id at once, or -1 if
 /// the arguments are refused (see `sock_conn_ext` for the reason). Exactly one
@@ -256,8 +259,20 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
             (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
             let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let entry = match sh.ring.pop(wait) {
+            let popped = match sh.ring.pop(Some(Duration::ZERO)) {
+                // Nothing pending: poll inline; if another thread already does, wait on the
+                // ring in short slices so as to take over when that thread leaves.
+                Ok(None) if wait != Some(Duration::ZERO) => {
+                    crate::poll_loop::wait_inline(&sh, deadline).unwrap_or_else(|| {
+                        sh.ring
+                            .pop(Some(wait.map_or(WAIT_SLICE, |w| w.min(WAIT_SLICE))))
+                    })
+                }
+                other => other,
+            };
+            let entry = match popped {
                 Ok(Some(entry)) => entry,
+                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => continue,
                 Ok(None) => return 0,
                 Err(PopError::Closed) => return -runtime::STOPPED,
             };

@@ -10,6 +10,7 @@ mod conn_config;
 pub mod constants;
 mod errno;
 mod ffi;
+mod library_pin;
 mod options;
 mod os_socket;
 mod poll_loop;
@@ -23,16 +24,6 @@ mod tls;
 pub mod types;
 
 pub use api::*;
-
-/// Shuts the instance down when the shared library is unloaded (or the process exits), so a
-/// `dlclose` without `sock_shutdown` never leaves a thread running in unmapped code.
-#[used]
-#[unsafe(link_section = ".fini_array")]
-static ON_UNLOAD: extern "C" fn() = on_unload;
-
-extern "C" fn on_unload() {
-    ffi::guard((), runtime::shutdown);
-}
 pub use codes::*;
 pub use constants::*;
 pub use types::*;

@@ -148,6 +148,11 @@ impl Ring {
         Ok(raw)
     }
 
+    /// Threads blocked in `pop`.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.lock().waiters > 0
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.lock().queue.len()
     }

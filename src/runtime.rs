@@ -13,9 +13,11 @@ use mio::{Poll, Registry, Token, Waker};
 use parking_lot::{Mutex, RwLock};
 use std::ffi::c_int;
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 
@@ -34,6 +36,18 @@ pub(crate) struct Shared {
     waker: Waker,
     cmds: Mutex<Vec<Cmd>>,
     stopping: AtomicBool,
+    epfd: RawFd,
+    /// The poll thread's `Poll` once it has stopped, kept so `epfd` stays valid.
+    retired: Mutex<Option<Poll>>,
+    /// A waiter is polling inline (see `poll_loop`).
+    pub inline: AtomicBool,
+    /// When inline polling last ended, in ns since `born`.
+    inline_ended: AtomicU64,
+    born: Instant,
+    /// The poll thread is inside epoll_wait.
+    pub poller_in_epoll: AtomicBool,
+    park: Mutex<()>,
+    park_cv: parking_lot::Condvar,
 }
 
 impl Shared {
@@ -67,11 +81,63 @@ impl Shared {
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
+
+    pub(crate) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    /// After a push: an inline poller sleeping in epoll must learn of the message.
+    pub(crate) fn notify_inline(&self) {
+        if self.inline.load(Ordering::SeqCst) && !crate::poll_loop::is_inline_thread() {
+            self.wake();
+        }
+    }
+
+    pub(crate) fn epoll_fd(&self) -> RawFd {
+        self.epfd
+    }
+
+    pub(crate) fn retire(&self, poll: Poll) {
+        *self.retired.lock() = Some(poll);
+    }
+
+    pub(crate) fn inline_done(&self) {
+        if self.ring.has_waiters() {
+            // Others wait on the ring and nobody polls for them now: hand back at once.
+            self.inline_ended.store(0, Ordering::SeqCst);
+            self.inline.store(false, Ordering::SeqCst);
+            let _guard = self.park.lock();
+            self.park_cv.notify_all();
+        } else {
+            self.inline_ended
+                .store(self.born.elapsed().as_nanos() as u64, Ordering::SeqCst);
+            self.inline.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether a thread polls inline now or did within `window`.
+    pub(crate) fn inline_recently(&self, window: Duration) -> bool {
+        if self.inline.load(Ordering::SeqCst) {
+            return true;
+        }
+        let ended = Duration::from_nanos(self.inline_ended.load(Ordering::SeqCst));
+        ended > Duration::ZERO && self.born.elapsed().saturating_sub(ended) < window
+    }
+
+    /// The poll thread steps aside for up to `time`.
+    pub(crate) fn park_poller(&self, time: Duration) {
+        let mut guard = self.park.lock();
+        if !self.is_stopping() {
+            self.park_cv.wait_for(&mut guard, time);
+        }
+    }
 }
 
 struct Runtime {
     shared: Arc<Shared>,
     poll_thread: JoinHandle<()>,
+    /// Dropped last, after every thread of the instance has been joined.
+    pin: Option<crate::library_pin::LibraryPin>,
 }
 
 static CURRENT: RwLock<Option<Runtime>> = RwLock::new(None);
@@ -100,6 +166,7 @@ pub(crate) fn get() -> Result<Arc<Shared>, c_int> {
 fn start() -> std::io::Result<Runtime> {
     let poll = Poll::new()?;
     let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
+    let epfd = crate::poll_loop::epoll_fd_of(&poll);
     let shared = Arc::new(Shared {
         ring: Ring::default(),
         table: RwLock::new(Table::new(MAX_SOCKETS.load(Ordering::Relaxed))),
@@ -109,6 +176,14 @@ fn start() -> std::io::Result<Runtime> {
         waker,
         cmds: Mutex::new(Vec::new()),
         stopping: AtomicBool::new(false),
+        epfd,
+        retired: Mutex::new(None),
+        inline: AtomicBool::new(false),
+        inline_ended: AtomicU64::new(0),
+        born: Instant::now(),
+        poller_in_epoll: AtomicBool::new(false),
+        park: Mutex::new(()),
+        park_cv: parking_lot::Condvar::new(),
     });
     let sh = shared.clone();
     let poll_thread = std::thread::Builder::new()
@@ -117,6 +192,7 @@ fn start() -> std::io::Result<Runtime> {
     Ok(Runtime {
         shared,
         poll_thread,
+        pin: crate::library_pin::LibraryPin::take(),
     })
 }
 
@@ -128,6 +204,10 @@ pub(crate) fn shutdown() {
     let sh = rt.shared;
     sh.stopping.store(true, Ordering::Release);
     let _ = sh.waker.wake();
+    {
+        let _guard = sh.park.lock();
+        sh.park_cv.notify_all();
+    }
     let _ = rt.poll_thread.join();
     sh.resolver.stop();
     for sock in sh.table.write().drain() {
@@ -135,7 +215,9 @@ pub(crate) fn shutdown() {
     }
     sh.take_cmds();
     sh.ring.close();
+    sh.wake(); // an inline poller, if any, sees the instance stopping
     crate::tls::clear_cache();
+    drop(rt.pin);
 }
 
 pub(crate) fn set_max_sockets(max: usize) {

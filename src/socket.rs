@@ -163,6 +163,7 @@ impl Cx<'_> {
             },
             generation: self.sock.generation,
         });
+        self.sh.notify_inline();
     }
 
     fn arm(&self, kind: TimerKind, after: Duration) {
