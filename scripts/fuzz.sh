@@ -66,11 +66,12 @@ fi
 echo "== fuzzing for $secs s"
 mkdir -p corpus-work
 log=$root/fuzz/target/fuzz-run.log
-# -max_len: up to 64 calls of a few bytes each; -len_control 10: longer inputs come sooner;
+# -max_len: up to 64 calls of a few bytes each; -len_control 0: long call sequences from the
+# start (an input costs its calls, not its bytes);
 # -timeout 10: one input takes milliseconds, so 10 s means a hang.
 status=0
 cargo +nightly fuzz run api_sequence corpus-work corpus/api_sequence -- \
-    -max_total_time="$secs" -max_len=1024 -len_control=10 -timeout=10 \
+    -max_total_time="$secs" -max_len=1024 -len_control=0 -timeout=10 \
     -print_final_stats=1 >"$log" 2>&1 || status=$?
 grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|^Done' "$log" || true
 if [ "$status" -ne 0 ]; then
