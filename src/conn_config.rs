@@ -7,6 +7,30 @@ use std::ffi::{CStr, c_int};
 use std::mem::{MaybeUninit, offset_of, size_of};
 use std::time::Duration;
 
+/// Where each field of `sock_conn_opts` starts and ends.
+const FIELD_ENDS: [(usize, usize); 10] = {
+    macro_rules! span {
+        ($f:ident, $t:ty) => {
+            (
+                offset_of!(sock_conn_opts, $f),
+                offset_of!(sock_conn_opts, $f) + size_of::<$t>(),
+            )
+        };
+    }
+    [
+        span!(size, u32),
+        span!(rcv_buf_size, c_int),
+        span!(snd_buf_size, c_int),
+        span!(connect_timeout_ms, c_int),
+        span!(local_port, c_int),
+        span!(send_cnf_on_ack, c_int),
+        span!(max_sends, c_int),
+        span!(close_timeout_ms, c_int),
+        span!(tls_verify, c_int),
+        span!(alpn, *const std::ffi::c_char),
+    ]
+};
+
 /// The longest ALPN list accepted, in bytes of its C string.
 const MAX_ALPN_TEXT: usize = 1024;
 
@@ -79,6 +103,14 @@ impl ConnConfig {
         }
         // SAFETY: every field of sock_conn_opts is an integer or a pointer, valid when zero.
         let o = unsafe { copy.assume_init() };
+        // A size is some version's sizeof: it never ends inside a field. One that does is
+        // garbage, and reading the torn field (half a pointer) would be worse than refusing.
+        if FIELD_ENDS
+            .iter()
+            .any(|&(start, end)| start < size && size < end)
+        {
+            return Err(SOCK_ERR_EARG);
+        }
         let known = |offset: usize| offset < size;
         let field = |offset: usize, v: c_int| if known(offset) { v } else { 0 };
 
@@ -217,6 +249,25 @@ mod tests {
         let c = unsafe { ConnConfig::from_c(&o) }.unwrap();
         assert_eq!(c.rcv_buf, 4096);
         assert_eq!(c.local_port, 0);
+    }
+
+    #[test]
+    fn a_size_that_cuts_a_field_is_refused() {
+        // Found by the fuzzer: size 44 left half of the alpn pointer to be read.
+        let mut o = init();
+        o.alpn = c"h2".as_ptr();
+        for size in [5, 7, 11, 41, 44, 47] {
+            o.size = size;
+            assert_eq!(
+                unsafe { ConnConfig::from_c(&o) }.unwrap_err(),
+                SOCK_ERR_EARG,
+                "{size}"
+            );
+        }
+        for size in [4, 8, 12, 40, 48, 64] {
+            o.size = size;
+            assert!(unsafe { ConnConfig::from_c(&o) }.is_ok(), "{size}");
+        }
     }
 
     #[test]
