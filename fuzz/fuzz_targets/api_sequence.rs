@@ -559,14 +559,6 @@ fn opts_arg(inp: &mut Input) -> OptsArg {
         14 => u32::MAX,
         _ => inp.u32(),
     };
-    // SOCKETCORE_FUZZ_SKIP_KNOWN=1 steers around the known failures of
-    // regressions/library-opts-size-cuts-* (the library reads the part of a field that `size`
-    // covers), to look for others until they are fixed: such sizes become the field's start.
-    let size = match size {
-        41..48 if skip_known() => 40,
-        s if skip_known() && s < 48 => s & !3,
-        s => s,
-    };
     let bufs = [
         0,
         0,
