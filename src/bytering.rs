@@ -1,6 +1,7 @@
 //! A byte ring for a stream socket's receive buffer. It reads straight from the socket into its
-//! free space (no bounce copy), starts empty, grows by doubling up to its bound and gives its
-//! memory back when drained, so an idle connection holds no buffer.
+//! free space (no bounce copy), starts empty, grows by doubling up to its bound, and keeps its
+//! memory while data flows; the socket gives it back (`release_if_empty`) once a read finds
+//! nothing more, so an idle connection holds no buffer.
 
 const FIRST_ALLOCATION: usize = 16 * 1024;
 
@@ -62,9 +63,31 @@ impl ByteRing {
         self.head = (self.head + n) % cap.max(1);
         self.len -= n;
         if self.len == 0 {
-            self.release();
+            self.head = 0; // the next read gets the whole buffer in one piece
         }
         n
+    }
+
+    /// Appends `data` (which must fit the bound), allocating as needed.
+    pub(crate) fn push_slice(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let spare = self.spare();
+            let n = spare.len().min(data.len());
+            debug_assert!(n > 0, "push_slice beyond the bound");
+            if n == 0 {
+                return;
+            }
+            spare[..n].copy_from_slice(&data[..n]);
+            self.commit(n);
+            data = &data[n..];
+        }
+    }
+
+    /// Gives the allocation back if nothing is buffered.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.len == 0 {
+            self.release();
+        }
     }
 
     /// Drops all content and the allocation.
@@ -109,13 +132,19 @@ mod tests {
     }
 
     #[test]
-    fn starts_unallocated_and_releases_when_drained() {
+    fn starts_unallocated_keeps_memory_while_used_and_releases_on_request() {
         let mut r = ByteRing::new(100_000);
         assert_eq!(r.allocated(), 0);
-        assert_eq!(fill(&mut r, &[7; 10]), 10);
+        r.push_slice(&[7; 10]);
         assert_eq!(r.allocated(), FIRST_ALLOCATION);
         let mut out = [0; 10];
         assert_eq!(r.take(&mut out), 10);
+        assert_eq!(r.allocated(), FIRST_ALLOCATION);
+        r.push_slice(&[8; 3]);
+        r.release_if_empty();
+        assert_eq!(r.allocated(), FIRST_ALLOCATION, "not empty: kept");
+        assert_eq!(r.take(&mut out), 3);
+        r.release_if_empty();
         assert_eq!(r.allocated(), 0);
     }
 

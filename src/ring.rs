@@ -58,16 +58,26 @@ impl Ring {
     }
 
     pub(crate) fn push(&self, entry: Entry) {
+        if self.push_quiet(entry) {
+            self.wake_one();
+        }
+    }
+
+    /// Queues a message without waking anyone; true when a waiter should be woken
+    /// (`wake_one`), which the caller does once it holds no lock a waiter would need next.
+    pub(crate) fn push_quiet(&self, entry: Entry) -> bool {
         let mut st = self.lock();
         if st.closed {
-            return;
+            return false;
         }
         st.queue.push_back(entry);
         st.high_water = st.high_water.max(st.queue.len());
         sync_fd(&mut st);
-        if st.waiters > 0 {
-            self.ready.notify_one();
-        }
+        st.waiters > 0
+    }
+
+    pub(crate) fn wake_one(&self) {
+        self.ready.notify_one();
     }
 
     /// Takes the oldest message, waiting up to `timeout` (`None` waits forever).

@@ -20,11 +20,12 @@ use crate::tls::{Records, TlsConn, TlsSetup};
 use crate::types::{sock_counters, sock_msg};
 use mio::{Interest, Token};
 use parking_lot::Mutex;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often a socket in `send_cnf_on_ack` mode looks at the kernel's unacknowledged count.
@@ -104,6 +105,9 @@ pub(crate) struct Sock {
     pub kind: Kind,
     pub cfg: ConnConfig,
     pub tls: Option<TlsSetup>,
+    /// Accepted sends whose SEND_CNF has not been taken from the ring yet. Raised only under
+    /// the state lock (so the bound holds); lowered without it when a SEND_CNF is taken.
+    sends_outstanding: AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -119,8 +123,6 @@ struct State {
 
     sendq: VecDeque<SendReq>,
     queued_bytes: usize,
-    /// Accepted sends whose SEND_CNF has not been taken from the ring yet.
-    sends_outstanding: usize,
     acks: VecDeque<AckWait>,
     ack_timer_armed: bool,
     written_total: u64,
@@ -149,11 +151,14 @@ struct State {
 struct Cx<'a> {
     sh: &'a Shared,
     sock: &'a Sock,
+    /// Messages were posted: waiters are woken once the socket's lock is released.
+    posted: Cell<bool>,
+    wake_waiter: Cell<bool>,
 }
 
 impl Cx<'_> {
     fn post(&self, id: c_int, result: c_int, recv_len: usize, send_len: usize) {
-        self.sh.ring.push(Entry {
+        let wake = self.sh.ring.push_quiet(Entry {
             msg: sock_msg {
                 id,
                 socket_index: self.sock.id,
@@ -163,7 +168,8 @@ impl Cx<'_> {
             },
             generation: self.sock.generation,
         });
-        self.sh.notify_inline();
+        self.posted.set(true);
+        self.wake_waiter.set(self.wake_waiter.get() | wake);
     }
 
     fn arm(&self, kind: TimerKind, after: Duration) {
@@ -207,6 +213,7 @@ impl Sock {
             kind,
             cfg,
             tls,
+            sends_outstanding: AtomicUsize::new(0),
             state: Mutex::new(State {
                 phase: Phase::Resolving,
                 io: Io::None,
@@ -218,7 +225,6 @@ impl Sock {
                 close_requested: false,
                 sendq: VecDeque::new(),
                 queued_bytes: 0,
-                sends_outstanding: 0,
                 acks: VecDeque::new(),
                 ack_timer_armed: false,
                 written_total: 0,
@@ -247,7 +253,21 @@ impl Sock {
         if st.destroyed {
             return Err(SOCK_ERR_EBADID);
         }
-        f(&mut st, &Cx { sh, sock: self })
+        let cx = Cx {
+            sh,
+            sock: self,
+            posted: Cell::new(false),
+            wake_waiter: Cell::new(false),
+        };
+        let result = f(&mut st, &cx);
+        drop(st); // a woken waiter's next step may need this socket's lock
+        if cx.wake_waiter.get() {
+            sh.ring.wake_one();
+        }
+        if cx.posted.get() {
+            sh.notify_inline();
+        }
+        result
     }
 
     // ----- driven by the poll thread -----
@@ -321,17 +341,21 @@ impl Sock {
 
     /// A message of this socket was taken from the ring.
     pub(crate) fn on_taken(&self, sh: &Shared, msg: &sock_msg) {
-        let _ = self.with(sh, |st, cx| {
-            match msg.id {
-                MSG_SOCK_SEND_CNF => st.sends_outstanding = st.sends_outstanding.saturating_sub(1),
-                MSG_SOCK_RECV_IND => {
+        match msg.id {
+            MSG_SOCK_SEND_CNF => {
+                let _ =
+                    self.sends_outstanding
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            }
+            MSG_SOCK_RECV_IND => {
+                let _ = self.with(sh, |st, cx| {
                     st.recv_ind_queued = false;
                     st.announce(cx);
-                }
-                _ => {}
+                    Ok(())
+                });
             }
-            Ok(())
-        });
+            _ => {}
+        }
     }
 
     /// Fails the socket after a fault was caught while handling it.
@@ -364,12 +388,12 @@ impl Sock {
             if !writable_phase {
                 return refuse(st, SOCK_ERR_ENOTCONN);
             }
-            if st.sends_outstanding >= self.cfg.max_sends
+            if self.sends_outstanding.load(Ordering::Acquire) >= self.cfg.max_sends
                 || st.queued_bytes + data.len() > self.cfg.snd_buf
             {
                 return refuse(st, SOCK_ERR_ENOBUFS);
             }
-            st.sends_outstanding += 1;
+            self.sends_outstanding.fetch_add(1, Ordering::AcqRel);
             st.enqueue(cx, data);
             Ok(())
         })
@@ -400,7 +424,9 @@ impl Sock {
             st.recv_ind_unread = false;
             if st.read_paused && n > 0 {
                 st.read_paused = false;
-                st.read(cx);
+                st.read(cx); // gives the buffer back itself if the kernel has nothing more
+            } else {
+                st.stream_buf.release_if_empty();
             }
             st.announce(cx);
             Ok(n)
@@ -928,23 +954,43 @@ impl State {
         }
         let Io::Tcp(s) = &mut self.io else { return };
         loop {
-            let spare = self.stream_buf.spare();
-            if spare.is_empty() {
-                self.read_paused = true;
-                return;
-            }
-            match s.read(spare) {
+            let got = if self.stream_buf.allocated() == 0 {
+                // Nothing buffered: read into the thread's scratch first, so that a read that
+                // finds nothing allocates nothing.
+                SCRATCH.with_borrow_mut(|scratch| {
+                    let room = scratch.len().min(cx.sock.cfg.rcv_buf);
+                    let r = s.read(&mut scratch[..room]);
+                    if let Ok(n) = r {
+                        self.stream_buf.push_slice(&scratch[..n]);
+                    }
+                    r
+                })
+            } else {
+                let spare = self.stream_buf.spare();
+                if spare.is_empty() {
+                    self.read_paused = true;
+                    return;
+                }
+                let r = s.read(spare);
+                if let Ok(n) = r {
+                    self.stream_buf.commit(n);
+                }
+                r
+            };
+            match got {
                 Ok(0) => {
                     self.read_done = true;
                     self.peer_end = Some(SOCK_ERR_OK);
                     return;
                 }
                 Ok(n) => {
-                    self.stream_buf.commit(n);
                     self.unannounced += n;
                     self.stats.bytes_received += n as u64;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.stream_buf.release_if_empty();
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(cx, code_of(&e)),
             }
@@ -976,6 +1022,10 @@ impl State {
                 Err(_) => break Ok(SOCK_ERR_ECLSD),
             }
             match tls.read_records(tcp) {
+                Ok(Records::WouldBlock) => {
+                    self.stream_buf.release_if_empty();
+                    return;
+                }
                 Ok(Records::Processed | Records::Eof) => {
                     // Alerts or key updates may need an answer; a full kernel buffer is fine,
                     // the writable event finishes the job.
@@ -983,7 +1033,6 @@ impl State {
                         break Err(code_of(&e));
                     }
                 }
-                Ok(Records::WouldBlock) => return,
                 Err(code) => {
                     let _ = tls.write_out(tcp);
                     break Err(code);
