@@ -649,19 +649,21 @@ impl State {
     /// announced.
     fn fail(&mut self, cx: &Cx<'_>, code: c_int) {
         self.io = Io::None;
+        self.last_error = code;
+        self.read_done = true;
+        self.queued_bytes = 0;
+        // Oldest first: written and awaiting the peer's ACK, then encrypted but not yet
+        // written (TLS), then still queued.
+        for wait in std::mem::take(&mut self.acks) {
+            cx.post(MSG_SOCK_SEND_CNF, code, 0, wait.total);
+        }
         if let Some(tls) = &mut self.tls {
             for total in tls.unflushed.drain(..) {
                 cx.post(MSG_SOCK_SEND_CNF, code, 0, total);
             }
         }
-        self.last_error = code;
-        self.read_done = true;
-        self.queued_bytes = 0;
         for req in std::mem::take(&mut self.sendq) {
             cx.post(MSG_SOCK_SEND_CNF, code, 0, req.total);
-        }
-        for wait in std::mem::take(&mut self.acks) {
-            cx.post(MSG_SOCK_SEND_CNF, code, 0, wait.total);
         }
         let was_closing = self.phase == Phase::Closing;
         self.phase = Phase::Closed;

@@ -234,3 +234,46 @@ fn refused_unresolvable_and_garbage_tls_leave_nothing_behind() {
     server.join(); // its listener counted against the baseline
     close_and_check(c, fds);
 }
+
+#[test]
+fn failure_confirms_sends_in_order_in_ack_mode() {
+    // Found by the fuzzer: sends written and awaiting the peer's ACK must fail before the ones
+    // still queued behind them.
+    let _s = session();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let rx = parking_lot::Mutex::new(rx);
+    let server = tcp_server(1, move |s| {
+        socket2::SockRef::from(&s)
+            .set_recv_buffer_size(4096)
+            .unwrap();
+        let _ = rx.lock().recv(); // never read; then reset
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    });
+    let id = conn_opts(SOCK_TYPE_TCP, server.port, "127.0.0.1", |o| {
+        o.send_cnf_on_ack = 1;
+        o.snd_buf_size = 8 << 20;
+    });
+    expect(MSG_SOCK_CONN_CNF, id, 0);
+    // Distinct lengths tell the sends apart.
+    let mut accepted = vec![];
+    for i in 0..120 {
+        let len = 60_000 + i;
+        if send(id, &vec![b'x'; len]) == 0 {
+            break;
+        }
+        accepted.push(len as i32);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    tx.send(()).unwrap();
+    server.join();
+    let mut confirmed = vec![];
+    while confirmed.len() < accepted.len() {
+        let m = next();
+        if m.id == MSG_SOCK_SEND_CNF {
+            confirmed.push(m.send_len);
+        }
+    }
+    assert_eq!(confirmed, accepted, "SEND_CNFs out of order");
+}
