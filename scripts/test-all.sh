@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every test: Rust (unit and integration), the C tests via CTest (shared, static and under
-# valgrind) against an installed prefix, then the Lua, Python and example tests.
+# valgrind, helgrind, drd) against an installed prefix, then the Lua, Python and example tests,
+# and the benchmark suite's quick smoke mode.
 set -eu
 cd "$(dirname "$0")/.."
 prefix=$(pwd)/target/test-prefix
@@ -19,5 +20,8 @@ scripts/test-c.sh "$prefix"
 
 echo "== bindings and examples"
 scripts/test-bindings.sh "$prefix"
+
+echo "== benchmark smoke run (data checked, timing not judged)"
+scripts/bench.sh --quick "$prefix"
 
 echo "== all tests passed"
