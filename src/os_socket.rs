@@ -4,7 +4,7 @@
 use crate::options::SockOpts;
 use mio::net::{TcpStream, UdpSocket};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::io;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The host socket of a connection, once it exists.
@@ -82,5 +82,67 @@ impl Io {
             return Err(io::Error::last_os_error());
         }
         Ok(pending.max(0) as u64)
+    }
+}
+
+/// Writes to a TCP stream with `MSG_NOSIGNAL`: a peer that has gone makes the write fail with
+/// EPIPE instead of raising SIGPIPE, whose default action would kill the host process (std's
+/// own `write` does this, but its `write_vectored` is a plain `writev`).
+pub(crate) struct NoSignal<'a>(pub &'a TcpStream);
+
+impl Write for NoSignal<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[io::IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: an all-zero msghdr is valid; IoSlice is ABI-compatible with iovec, and the
+        // kernel only reads the `bufs.len()` buffers it points at during the call.
+        let sent = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+            msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+            libc::sendmsg(self.0.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(sent as usize)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn writing_to_a_vanished_peer_fails_without_sigpipe() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (peer, _) = l.accept().unwrap();
+        socket2::SockRef::from(&peer)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(peer); // the peer resets
+        let stream = TcpStream::from_std(c);
+        // With the default action, a SIGPIPE would end this test process.
+        // SAFETY: signal() with a valid signal number and disposition.
+        let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let mut errors = vec![];
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(10));
+            if let Err(e) = NoSignal(&stream).write_vectored(&[io::IoSlice::new(b"x")]) {
+                errors.push(e.raw_os_error());
+            }
+        }
+        // SAFETY: restores the previous disposition.
+        unsafe { libc::signal(libc::SIGPIPE, old) };
+        assert!(errors.contains(&Some(libc::EPIPE)), "{errors:?}");
     }
 }

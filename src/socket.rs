@@ -603,7 +603,7 @@ impl State {
             return;
         };
         let outcome = loop {
-            match tls.write_out(tcp) {
+            match tls.write_out(&mut os_socket::NoSignal(tcp)) {
                 Ok((n, _)) => self.written_total += n as u64,
                 Err(e) => break Err(code_of(&e)),
             }
@@ -623,7 +623,7 @@ impl State {
                 Ok(Records::WouldBlock) => break Ok(false),
                 Ok(Records::Eof) => break Err(SOCK_ERR_SSL_EHANDSHAKE),
                 Err(code) => {
-                    let _ = tls.write_out(tcp); // tell the server why, if it still listens
+                    let _ = tls.write_out(&mut os_socket::NoSignal(tcp)); // tell the server why, if it still listens
                     break Err(code);
                 }
             }
@@ -805,7 +805,7 @@ impl State {
                         *slot = IoSlice::new(&req.data[req.off..]);
                         count += 1;
                     }
-                    s.write_vectored(&slices[..count])
+                    os_socket::NoSignal(s).write_vectored(&slices[..count])
                 }
                 Io::Udp(s) => s.send(&self.sendq[0].data),
                 Io::Raw(s) => s.send(&self.sendq[0].data),
@@ -836,7 +836,7 @@ impl State {
             let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
                 return;
             };
-            match tls.write_out(tcp) {
+            match tls.write_out(&mut os_socket::NoSignal(tcp)) {
                 Ok((n, all_out)) => {
                     self.written_total += n as u64;
                     if !all_out {
@@ -905,7 +905,7 @@ impl State {
                 tls.close_notify_sent = true;
                 tls.conn.send_close_notify();
             }
-            match tls.write_out(tcp) {
+            match tls.write_out(&mut os_socket::NoSignal(tcp)) {
                 Ok((_, true)) => {}
                 Ok((_, false)) => return, // the rest goes on the next writable event
                 Err(e) => return self.fail(cx, code_of(&e)),
@@ -1031,12 +1031,12 @@ impl State {
                 Ok(Records::Processed | Records::Eof) => {
                     // Alerts or key updates may need an answer; a full kernel buffer is fine,
                     // the writable event finishes the job.
-                    if let Err(e) = tls.write_out(tcp) {
+                    if let Err(e) = tls.write_out(&mut os_socket::NoSignal(tcp)) {
                         break Err(code_of(&e));
                     }
                 }
                 Err(code) => {
-                    let _ = tls.write_out(tcp);
+                    let _ = tls.write_out(&mut os_socket::NoSignal(tcp));
                     break Err(code);
                 }
             }
