@@ -25,7 +25,12 @@ fn eight_threads_hammer_the_api() {
     let stop = Arc::new(AtomicBool::new(false));
     let seen: Arc<Mutex<HashMap<i32, Seen>>> = Arc::default();
     let recv_locks: Arc<Vec<Mutex<()>>> = Arc::new((0..1024).map(|_| Mutex::new(())).collect());
-    let stable: Arc<Mutex<Vec<i32>>> = Arc::default();
+    // The owners' sockets are opened before any other thread runs, so no earlier socket of
+    // the chaos thread ever had their ids (messages are counted per id).
+    let owner_ids: Vec<i32> = (0..4)
+        .map(|_| conn(SOCK_TYPE_TCP, port, "127.0.0.1"))
+        .collect();
+    assert!(owner_ids.iter().all(|&id| id >= 0));
 
     // Three waiters take every message; RECV_IND data is appended per socket under a lock
     // held across sock_recv, so appends happen in stream order.
@@ -63,11 +68,9 @@ fn eight_threads_hammer_the_api() {
     // Four owners each stream their own data through their own socket.
     let owners: Vec<_> = (0..4u32)
         .map(|k| {
-            let (seen, stable) = (seen.clone(), stable.clone());
+            let seen = seen.clone();
+            let id = owner_ids[k as usize];
             std::thread::spawn(move || {
-                let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
-                assert!(id >= 0);
-                stable.lock().push(id);
                 let data = pattern(400_000, k);
                 let deadline = Instant::now() + Duration::from_secs(30);
                 let mut accepted = 0;
