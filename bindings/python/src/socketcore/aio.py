@@ -200,25 +200,12 @@ class AsyncSocket:
     async def recv(self, bufsize: int = 65536, timeout: Optional[float] = 30.0) -> bytes:
         """As Socket.recv: bytes, b"" at an orderly end, SocketCoreError for a reset."""
         s = self._s
-        lib = _ffi.load()
 
         async def read() -> bytes:
-            sid = s._require_id()
-            if bufsize <= 0:
-                raise SocketCoreError(Err.EARG, "recv bufsize must be > 0")
-            if len(s._buf) < bufsize:
-                import ctypes
-                s._buf = ctypes.create_string_buffer(bufsize)
             while True:
-                n = lib.sock_recv(sid, s._buf, bufsize)
-                if n < 0:
-                    raise SocketCoreError(-n, "sock_recv")
-                if n > 0:
-                    return s._buf.raw[:n]
-                if s.eof or s._closed:
-                    if s.close_result:
-                        raise SocketCoreError(s.close_result, "connection ended")
-                    return b""
+                got = s._recv_now(bufsize)
+                if got is not None:
+                    return got
                 await self._step()
         try:
             return await asyncio.wait_for(read(), timeout)

@@ -258,24 +258,31 @@ class Socket:
         """Up to ``bufsize`` bytes (one datagram for UDP/RAW, cut to ``bufsize``). Returns b""
         once the peer closed in order and everything was read; raises SocketCoreError for a
         reset (``Err.ERST``) after the buffered bytes."""
+        deadline = self._deadline(timeout)
+        while True:
+            got = self._recv_now(bufsize)
+            if got is not None:
+                return got
+            self._step(deadline, "recv")
+
+    def _recv_now(self, bufsize: int) -> Optional[bytes]:
+        """What recv returns if it can answer now, or None when it has to wait for data.
+        Shared by Socket.recv and AsyncSocket.recv."""
         sid = self._require_id()
         if bufsize <= 0:
             raise SocketCoreError(Err.EARG, "recv bufsize must be > 0")
         if len(self._buf) < bufsize:
             self._buf = ctypes.create_string_buffer(bufsize)
-        deadline = self._deadline(timeout)
-        lib = _ffi.load()
-        while True:
-            n = lib.sock_recv(sid, self._buf, bufsize)
-            if n < 0:
-                raise SocketCoreError(-n, "sock_recv")
-            if n > 0:
-                return self._buf.raw[:n]
-            if self.eof or self._closed:
-                if self.close_result:
-                    raise SocketCoreError(self.close_result, "connection ended")
-                return b""
-            self._step(deadline, "recv")
+        n = _ffi.load().sock_recv(sid, self._buf, bufsize)
+        if n < 0:
+            raise SocketCoreError(-n, "sock_recv")
+        if n > 0:
+            return self._buf.raw[:n]
+        if self.eof or self._closed:
+            if self.close_result:
+                raise SocketCoreError(self.close_result, "connection ended")
+            return b""
+        return None
 
     def recv_exactly(self, n: int, timeout: Optional[float] = 30.0) -> bytes:
         """Exactly ``n`` bytes from a stream (raises SocketCoreError ECLSD if it ends first)."""
