@@ -35,6 +35,22 @@ def test_large_transfer_in_order(servers):
         assert st.bytes_sent == len(data) and st.bytes_received == len(data)
 
 
+def test_two_threads_waiting_on_one_socket_both_progress(servers):
+    # A reader waits in recv while the writer waits in sendall on the same socket. Whichever
+    # thread takes a message from the library, the other must still see what it waits for
+    # (an earlier binding let the reader swallow the writer's SEND_CNF, or the writer the
+    # reader's RECV_IND, and the other slept until its timeout).
+    with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
+        for i in range(40):
+            payload = bytes([i]) * (64 + i)
+            got = []
+            t = threading.Thread(target=lambda: got.append(s.recv_exactly(len(payload), timeout=10)))
+            t.start()
+            s.sendall(payload, timeout=10)
+            t.join(15)
+            assert not t.is_alive() and got == [payload], f"round {i}"
+
+
 def test_small_receive_buffer_holds_the_peer(servers):
     data = os.urandom(512 * 1024)
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10, rcv_buf_size=4096) as s:

@@ -1,10 +1,12 @@
 """Routes the library's single message stream to the sockets that own the ids.
 
 The library has one ring for the whole process. Each :class:`~socketcore.Socket` registers its
-id here and gets only its own messages; the rest stay "unclaimed" for :func:`messages`.
-Exactly one thread at a time waits in ``sock_wait_msg`` (the others wait on a condition), so
-no message is taken by a thread that has no use for it. Everything runs on the callers'
-threads: the library never calls into Python.
+id here with a sink that applies the socket's messages to its state; the rest stay "unclaimed"
+for :func:`messages`. Exactly one thread at a time waits in ``sock_wait_msg`` (the others wait
+on a condition) and applies whatever it takes, under the router's lock; then every waiter
+re-checks its own condition. So a message taken by one thread wakes the thread that needed it,
+even when two threads wait on the same socket. Everything runs on the callers' threads: the
+library never calls into Python.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Deque, Dict, Optional
+from typing import Callable, Deque, Dict, Optional, TypeVar
 
 from . import _ffi
 from .constants import MsgId
@@ -43,25 +45,27 @@ class Message:
 
 
 Sink = Callable[[Message], None]
+T = TypeVar("T")
 
 
 class Router:
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._inbox: Dict[int, Deque[Message]] = {}
         self._sinks: Dict[int, Sink] = {}
         self._unclaimed: Deque[Message] = deque()
         self._pumping = False
         self._listeners: list = []  # called (under no lock) after any message is routed
 
     # -- ownership ------------------------------------------------------------------------
-    def register(self, sid: int, sink: Optional[Sink] = None) -> None:
-        """Messages for ``sid`` go to its inbox (or to ``sink``, called on the pumping thread)."""
+    @property
+    def lock(self) -> threading.Condition:
+        """Held while sinks run: state a sink changes is changed elsewhere only under it."""
+        return self._cond
+
+    def register(self, sid: int, sink: Sink) -> None:
+        """Messages for ``sid`` go to ``sink``, called with the lock held on the pumping thread."""
         with self._cond:
-            if sink is None:
-                self._inbox[sid] = deque()
-            else:
-                self._sinks[sid] = sink
+            self._sinks[sid] = sink
             # messages for this id taken before it was registered
             keep: Deque[Message] = deque()
             for m in self._unclaimed:
@@ -70,7 +74,6 @@ class Router:
 
     def unregister(self, sid: int) -> None:
         with self._cond:
-            self._inbox.pop(sid, None)
             self._sinks.pop(sid, None)
 
     def add_listener(self, fn: Callable[[], None]) -> None:
@@ -85,17 +88,12 @@ class Router:
     def reset(self) -> None:
         """Forgets everything (after sock_shutdown every id is gone)."""
         with self._cond:
-            self._inbox.clear()
             self._sinks.clear()
             self._unclaimed.clear()
             self._cond.notify_all()
 
     # -- routing --------------------------------------------------------------------------
     def _deliver(self, m: Message) -> None:  # with self._cond held
-        box = self._inbox.get(m.socket_index)
-        if box is not None:
-            box.append(m)
-            return
         sink = self._sinks.get(m.socket_index)
         if sink is not None:
             sink(m)
@@ -129,7 +127,8 @@ class Router:
         for fn in list(self._listeners):
             fn()
 
-    def _wait(self, take: Callable[[], Optional[Message]], timeout: Optional[float]) -> Optional[Message]:
+    def _wait(self, take: Callable[[], Optional[T]], timeout: Optional[float]) -> Optional[T]:
+        """Pumps (or waits for the pumping thread) until ``take`` returns something."""
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         while True:
             with self._cond:
@@ -157,12 +156,9 @@ class Router:
             if msg is not None:
                 self._notify_listeners()
 
-    def wait_for(self, sid: int, timeout: Optional[float]) -> Optional[Message]:
-        """The next message of socket ``sid`` (registered with an inbox), or None on timeout."""
-        def take() -> Optional[Message]:
-            box = self._inbox.get(sid)
-            return box.popleft() if box else None
-        return self._wait(take, timeout)
+    def wait_until(self, done: Callable[[], bool], timeout: Optional[float]) -> bool:
+        """Pumps until ``done()`` (checked under the lock) holds; False on timeout."""
+        return self._wait(lambda: True if done() else None, timeout) is not None
 
     def wait_unclaimed(self, timeout: Optional[float]) -> Optional[Message]:
         """The next message for an id no Socket owns, or None on timeout."""

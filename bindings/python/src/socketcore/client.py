@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple, Union
+from typing import Callable, Iterator, Optional, Tuple, Union
 
 from . import _ffi
 from ._router import ROUTER, Message
@@ -145,7 +145,8 @@ class Socket:
         self.close_result: Optional[int] = None  # CLOSE_IND's result once the peer ended
         self._conn_result: Optional[int] = None
         self._closed = False
-        self._sends_in_flight = 0
+        self._sends_in_flight = 0  # changed only under ROUTER.lock (the sink decrements it)
+        self._events = 0  # messages applied so far; waiters watch it change
         self._send_error: Optional[int] = None
         self._buf = ctypes.create_string_buffer(65536)
         self._generation = -1
@@ -159,6 +160,11 @@ class Socket:
         return s
 
     # -- messages -------------------------------------------------------------------------
+    def _on_msg(self, m: Message) -> None:
+        """The router's sink: runs under ROUTER.lock on whichever thread took the message."""
+        self._apply(m)
+        self._events += 1
+
     def _apply(self, m: Message) -> None:
         if m.id == MsgId.CONN_CNF:
             self._conn_result = m.result
@@ -175,15 +181,17 @@ class Socket:
             self.connected = False
         # RECV_IND is only a hint: recv() always asks sock_recv first.
 
-    def _step(self, deadline: Optional[float], op: str) -> None:
-        """Waits for one message of this socket (raises SocketTimeoutError at the deadline)."""
+    def _wait_until(self, done: Callable[[], bool], deadline: Optional[float], op: str) -> None:
+        """Waits until ``done()`` holds, whichever thread applies the message that makes it
+        so (raises SocketTimeoutError at the deadline)."""
+        self._require_id()
         left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
+        if not ROUTER.wait_until(done, left):
             raise SocketTimeoutError(op)
-        m = ROUTER.wait_for(self._require_id(), left)
-        if m is None:
-            raise SocketTimeoutError(op)
-        self._apply(m)
+
+    def _wait_news(self, seen: int, deadline: Optional[float], op: str) -> None:
+        """Waits until a message of this socket has been applied since ``_events`` was ``seen``."""
+        self._wait_until(lambda: self._events != seen, deadline, op)
 
     def _require_id(self) -> int:
         if self.id is not None and self._generation != _ffi.generation:
@@ -205,11 +213,10 @@ class Socket:
             raise SocketCoreError(Err.EISCONN, "connect")
         sid = open_socket(self.type, host, port, self.cert, **self.opts)
         self.id, self._generation = sid, _ffi.generation
-        ROUTER.register(sid)
+        ROUTER.register(sid, self._on_msg)
         deadline = self._deadline(timeout)
         try:
-            while self._conn_result is None:
-                self._step(deadline, f"connect to {host}:{port}")
+            self._wait_until(lambda: self._conn_result is not None, deadline, f"connect to {host}:{port}")
         except BaseException:
             self._destroy()
             raise
@@ -231,20 +238,20 @@ class Socket:
         lib = _ffi.load()
         for piece in pieces:
             while True:
+                seen = self._events
                 if lib.sock_send(sid, piece, len(piece)) == 1:
-                    self._sends_in_flight += 1
+                    with ROUTER.lock:
+                        self._sends_in_flight += 1
                     break
                 err = lib.sock_error(sid)
                 if err != Err.ENOBUFS:
                     raise SocketCoreError(err, "sock_send")
-                self._step(deadline, "send (queue full)")  # wait for SEND_CNFs to free room
+                self._wait_news(seen, deadline, "send (queue full)")  # SEND_CNFs free room
         return len(payload)
 
     def flush(self, timeout: Optional[float] = 30.0) -> None:
         """Waits until every accepted send is confirmed; raises the first send error."""
-        deadline = self._deadline(timeout)
-        while self._sends_in_flight > 0:
-            self._step(deadline, "flush")
+        self._wait_until(lambda: self._sends_in_flight <= 0, self._deadline(timeout), "flush")
         if self._send_error is not None:
             raise SocketCoreError(self._send_error, "send")
 
@@ -260,10 +267,11 @@ class Socket:
         reset (``Err.ERST``) after the buffered bytes."""
         deadline = self._deadline(timeout)
         while True:
+            seen = self._events
             got = self._recv_now(bufsize)
             if got is not None:
                 return got
-            self._step(deadline, "recv")
+            self._wait_news(seen, deadline, "recv")
 
     def _recv_now(self, bufsize: int) -> Optional[bytes]:
         """What recv returns if it can answer now, or None when it has to wait for data.
@@ -321,9 +329,7 @@ class Socket:
             return
         try:
             if _ffi.load().sock_close(self.id) == 1:
-                deadline = self._deadline(timeout)
-                while not self._closed:
-                    self._step(deadline, "close")
+                self._wait_until(lambda: self._closed, self._deadline(timeout), "close")
         finally:
             self._destroy()
 
