@@ -111,7 +111,7 @@
 #define SOCK_ERR_SSL_EHANDSHAKE 18
 
 /**
- * The TLS layer could not be set up.
+ * The TLS layer could not be set up, or this build has none (the `tls` feature was off).
  */
 #define SOCK_ERR_SSL_EINIT 19
 

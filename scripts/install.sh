@@ -2,9 +2,16 @@
 # Builds the release library and installs it under PREFIX:
 #   include/socketcore.h, lib/libsocketcore.so{,.MAJOR,.VERSION}, lib/libsocketcore.a,
 #   lib/cmake/socketcore/ (find_package) and lib/pkgconfig/socketcore.pc.
-# Usage: scripts/install.sh PREFIX      (any cwd; running it again gives the same result)
+# Usage: scripts/install.sh [--no-tls] PREFIX   (any cwd; running it again gives the same result)
+#   --no-tls  builds without the `tls` cargo feature (no rustls, ring or webpki-roots; SSL
+#             sockets are refused with SOCK_ERR_SSL_EINIT), in its own target dir.
 set -eu
-[ $# -eq 1 ] || { echo "usage: $0 PREFIX" >&2; exit 2; }
+features="" target=target
+if [ "${1:-}" = "--no-tls" ]; then
+    features="--no-default-features" target=target/no-tls
+    shift
+fi
+[ $# -eq 1 ] || { echo "usage: $0 [--no-tls] PREFIX" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$1"
 prefix=$(cd "$1" && pwd)
@@ -16,11 +23,11 @@ version=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") }
 major=${version%%.*}
 [ -n "$major" ] || { echo "no version in Cargo.toml" >&2; exit 1; }
 
-cargo build --release -j2
+cargo build --release -j2 $features --target-dir "$target"
 # Link line of the static library. rustc prints it only when it compiles, so recompile just
 # this crate (debug profile, own target dir: a few seconds) rather than trust a cache.
 cargo clean -q -p socketcore --target-dir target/native-static-libs
-static_libs=$(cargo rustc -q -j2 --lib --crate-type staticlib \
+static_libs=$(cargo rustc -q -j2 $features --lib --crate-type staticlib \
     --target-dir target/native-static-libs -- --print native-static-libs 2>&1 |
     sed -n 's/^note: native-static-libs: //p')
 [ -n "$static_libs" ] || { echo "rustc printed no native-static-libs" >&2; exit 1; }
@@ -28,10 +35,10 @@ static_libs=$(cargo rustc -q -j2 --lib --crate-type staticlib \
 lib=$prefix/lib
 install -d "$prefix/include" "$lib/cmake/socketcore" "$lib/pkgconfig"
 install -m 644 include/socketcore.h "$prefix/include/"
-install -m 755 target/release/libsocketcore.so "$lib/libsocketcore.so.$version"
+install -m 755 "$target/release/libsocketcore.so" "$lib/libsocketcore.so.$version"
 ln -sf "libsocketcore.so.$version" "$lib/libsocketcore.so.$major"
 ln -sf "libsocketcore.so.$major" "$lib/libsocketcore.so"
-install -m 644 target/release/libsocketcore.a "$lib/"
+install -m 644 "$target/release/libsocketcore.a" "$lib/"
 
 pointer_size=$(($(getconf LONG_BIT) / 8))
 esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; } # for the right side of s|...|...|

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs every test: Rust (unit and integration), the C tests via CTest (shared, static and under
-# valgrind, helgrind, drd) against an installed prefix, then the Lua, Python and example tests,
-# and the benchmark suite's quick smoke mode.
+# Runs every test: Rust (unit and integration), the build without TLS, the C tests via CTest
+# (shared, static and under valgrind, helgrind, drd) against an installed prefix, then the Lua,
+# Python and example tests, and the benchmark suite's quick smoke mode.
 set -eu
 cd "$(dirname "$0")/.."
 prefix=$(pwd)/target/test-prefix
@@ -11,6 +11,9 @@ cargo fmt --all -- --check
 cargo clippy -j2 --all-targets -- -D warnings
 cargo build -j2        # the cdylib, which tests/dlopen.rs loads
 cargo test -j2
+
+echo "== the build without TLS"
+scripts/test-no-tls.sh
 
 echo "== install into $prefix"
 scripts/install.sh "$prefix" >/dev/null

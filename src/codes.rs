@@ -41,7 +41,7 @@ pub const SOCK_ERR_EARG: c_int = 16;
 pub const SOCK_ERR_EIO: c_int = 17;
 /// The TLS handshake failed.
 pub const SOCK_ERR_SSL_EHANDSHAKE: c_int = 18;
-/// The TLS layer could not be set up.
+/// The TLS layer could not be set up, or this build has none (the `tls` feature was off).
 pub const SOCK_ERR_SSL_EINIT: c_int = 19;
 /// TLS material is invalid: unparsable PEM, a key that does not match its certificate.
 pub const SOCK_ERR_SSL_EINVALID: c_int = 20;
@@ -126,7 +126,7 @@ pub(crate) const ALL_CODES: &[(c_int, &str, &str)] = &[
     (
         SOCK_ERR_SSL_EINIT,
         "SOCK_ERR_SSL_EINIT",
-        "TLS could not be initialised\0",
+        "TLS unavailable: could not be initialised, or not built in\0",
     ),
     (
         SOCK_ERR_SSL_EINVALID,

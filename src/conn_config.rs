@@ -43,7 +43,11 @@ pub(crate) struct ConnConfig {
     pub send_cnf_on_ack: bool,
     pub max_sends: usize,
     pub close_timeout: Duration,
+    // Checked in every build, so that options are valid or not whatever the features; read
+    // only by the TLS module.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub tls_verify: c_int,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub alpn: Vec<Vec<u8>>,
 }
 

@@ -20,6 +20,11 @@ mod runtime;
 mod socket;
 mod table;
 mod timers;
+#[cfg(feature = "tls")]
+mod tls;
+// Without TLS, `crate::tls` is the module that refuses SOCK_TYPE_SSL (see its comment).
+#[cfg(not(feature = "tls"))]
+#[path = "tls_absent.rs"]
 mod tls;
 pub mod types;
 

@@ -16,7 +16,7 @@ use crate::os_socket::{self, Io, Transport};
 use crate::ring::Entry;
 use crate::runtime::Shared;
 use crate::timers::{Timer, TimerKind};
-use crate::tls::{Records, TlsConn, TlsSetup};
+use crate::tls::{TlsConn, TlsSetup};
 use crate::types::{sock_counters, sock_msg};
 use mio::{Interest, Token};
 use parking_lot::Mutex;
@@ -28,6 +28,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod tls_stream;
+
 /// How often a socket in `send_cnf_on_ack` mode looks at the kernel's unacknowledged count.
 const ACK_POLL: Duration = Duration::from_millis(1);
 /// Bytes read and dropped while closing, so that the close sends FIN rather than RST.
@@ -36,9 +38,6 @@ const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 const MAX_DATAGRAMS: usize = 4096;
 /// Buffers handed to one `writev`.
 const WRITEV_MAX: usize = 64;
-/// TLS 1.3 with client authentication: how long CONN_CNF waits for the server's verdict
-/// before assuming acceptance (a server that sends no tickets says nothing on success).
-const TLS_VERDICT_WAIT: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -513,9 +512,7 @@ impl Sock {
     /// The ALPN protocol the server chose, once connected (TLS only).
     pub(crate) fn tls_alpn(&self, sh: &Shared) -> Result<Option<Vec<u8>>, c_int> {
         self.with(sh, |st, _| match (&st.tls, st.phase) {
-            (Some(t), Phase::Open | Phase::Closing) => {
-                Ok(t.conn.alpn_protocol().map(<[u8]>::to_vec))
-            }
+            (Some(t), Phase::Open | Phase::Closing) => Ok(t.alpn()),
             _ => Err(SOCK_ERR_EINVAL),
         })
     }
@@ -523,9 +520,7 @@ impl Sock {
     /// Whether the TLS session was resumed, once connected.
     pub(crate) fn tls_resumed(&self, sh: &Shared) -> Result<bool, c_int> {
         self.with(sh, |st, _| match (&st.tls, st.phase) {
-            (Some(t), Phase::Open | Phase::Closing) => {
-                Ok(t.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed))
-            }
+            (Some(t), Phase::Open | Phase::Closing) => Ok(t.resumed()),
             _ => Err(SOCK_ERR_EINVAL),
         })
     }
@@ -595,44 +590,6 @@ impl State {
         self.phase = Phase::Open;
         cx.post(MSG_SOCK_CONN_CNF, SOCK_ERR_OK, 0, 0);
         self.read(cx);
-    }
-
-    /// Drives the TLS handshake as far as the kernel allows; posts CONN_CNF when it ends.
-    fn tls_handshake(&mut self, cx: &Cx<'_>) {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
-            return;
-        };
-        let outcome = loop {
-            match tls.write_out(&mut os_socket::NoSignal(tcp)) {
-                Ok((n, _)) => self.written_total += n as u64,
-                Err(e) => break Err(code_of(&e)),
-            }
-            if !tls.conn.is_handshaking() && !tls.awaiting_verdict {
-                // Our side is done. Under TLS 1.3 a server checks our certificate after that,
-                // so when it asked for one, wait for its verdict before confirming.
-                if tls.cert_requested && tls.is_tls13() {
-                    tls.awaiting_verdict = true;
-                    cx.arm(TimerKind::TlsVerdict, TLS_VERDICT_WAIT);
-                    continue;
-                }
-                break Ok(true);
-            }
-            match tls.read_records(tcp) {
-                Ok(Records::Processed) if tls.awaiting_verdict => break Ok(true),
-                Ok(Records::Processed) => {}
-                Ok(Records::WouldBlock) => break Ok(false),
-                Ok(Records::Eof) => break Err(SOCK_ERR_SSL_EHANDSHAKE),
-                Err(code) => {
-                    let _ = tls.write_out(&mut os_socket::NoSignal(tcp)); // tell the server why, if it still listens
-                    break Err(code);
-                }
-            }
-        };
-        match outcome {
-            Ok(true) => self.opened(cx),
-            Ok(false) => {}
-            Err(code) => self.fail_connect(cx, code),
-        }
     }
 
     fn fail_connect(&mut self, cx: &Cx<'_>, code: c_int) {
@@ -829,47 +786,6 @@ impl State {
         self.close_if_flushed(cx);
     }
 
-    /// Encrypts queued plaintext and hands the records to the kernel. A send is confirmed
-    /// once all records holding its plaintext are with the kernel.
-    fn flush_tls(&mut self, cx: &Cx<'_>) {
-        loop {
-            let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
-                return;
-            };
-            match tls.write_out(&mut os_socket::NoSignal(tcp)) {
-                Ok((n, all_out)) => {
-                    self.written_total += n as u64;
-                    if !all_out {
-                        return; // the writable event brings us back
-                    }
-                }
-                Err(e) => return self.fail(cx, code_of(&e)),
-            }
-            let done: Vec<usize> = tls.unflushed.drain(..).collect();
-            let Some(front) = self.sendq.front_mut() else {
-                for total in done {
-                    self.completed(cx, total);
-                }
-                break;
-            };
-            let n = match tls.conn.writer().write(&front.data[front.off..]) {
-                Ok(n) => n,
-                Err(e) => return self.fail(cx, code_of(&e)),
-            };
-            front.off += n;
-            self.queued_bytes -= n;
-            self.stats.bytes_sent += n as u64;
-            if front.off == front.data.len() {
-                tls.unflushed.push_back(front.total);
-                self.sendq.pop_front();
-            }
-            for total in done {
-                self.completed(cx, total);
-            }
-        }
-        self.close_if_flushed(cx);
-    }
-
     /// Advances the queue past `n` written bytes (a whole datagram for UDP/RAW).
     fn consume(&mut self, cx: &Cx<'_>, mut n: usize) {
         if !self.io_is_tcp() {
@@ -900,16 +816,8 @@ impl State {
         if self.phase != Phase::Closing || !self.sendq.is_empty() || !self.acks.is_empty() {
             return;
         }
-        if let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) {
-            if !tls.close_notify_sent {
-                tls.close_notify_sent = true;
-                tls.conn.send_close_notify();
-            }
-            match tls.write_out(&mut os_socket::NoSignal(tcp)) {
-                Ok((_, true)) => {}
-                Ok((_, false)) => return, // the rest goes on the next writable event
-                Err(e) => return self.fail(cx, code_of(&e)),
-            }
+        if self.tls.is_some() && !self.tls_close_notify(cx) {
+            return; // the rest goes on the next writable event
         }
         self.finish_close(cx, SOCK_ERR_OK);
     }
@@ -996,60 +904,6 @@ impl State {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(cx, code_of(&e)),
             }
-        }
-    }
-
-    /// Moves decrypted bytes into the receive buffer, reading records only while it has room.
-    fn read_tls(&mut self, cx: &Cx<'_>) {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
-            return;
-        };
-        let end = loop {
-            // Drain what rustls has decrypted before asking the kernel for more.
-            let spare = self.stream_buf.spare();
-            if spare.is_empty() {
-                self.read_paused = true;
-                return;
-            }
-            match io::Read::read(&mut tls.conn.reader(), spare) {
-                Ok(0) => break Ok(SOCK_ERR_OK), // close_notify
-                Ok(n) => {
-                    self.stream_buf.commit(n);
-                    self.unannounced += n;
-                    self.stats.bytes_received += n as u64;
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                // The TCP stream ended without close_notify: the data may be truncated.
-                Err(_) => break Ok(SOCK_ERR_ECLSD),
-            }
-            match tls.read_records(tcp) {
-                Ok(Records::WouldBlock) => {
-                    self.stream_buf.release_if_empty();
-                    return;
-                }
-                Ok(Records::Processed | Records::Eof) => {
-                    // Alerts or key updates may need an answer; a full kernel buffer is fine,
-                    // the writable event finishes the job.
-                    if let Err(e) = tls.write_out(&mut os_socket::NoSignal(tcp)) {
-                        break Err(code_of(&e));
-                    }
-                }
-                Err(code) => {
-                    let _ = tls.write_out(&mut os_socket::NoSignal(tcp));
-                    break Err(code);
-                }
-            }
-        };
-        match end {
-            Ok(code) => {
-                self.read_done = true;
-                self.peer_end = Some(code);
-                if code != SOCK_ERR_OK {
-                    self.last_error = code;
-                }
-            }
-            Err(code) => self.fail(cx, code),
         }
     }
 

@@ -274,7 +274,7 @@ pub(crate) fn code_for(err: &Error, handshaking: bool) -> c_int {
 
 /// One TLS connection's state beside its TCP stream.
 pub(crate) struct TlsConn {
-    pub conn: ClientConnection,
+    conn: ClientConnection,
     /// Sends whose plaintext is encrypted but whose records are not all with the kernel yet.
     pub unflushed: VecDeque<usize>,
     pub close_notify_sent: bool,
@@ -345,5 +345,31 @@ impl TlsConn {
 
     pub(crate) fn is_tls13(&self) -> bool {
         self.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3)
+    }
+
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
+    /// Encrypts plaintext into records (rustls copies it); returns how much it took.
+    pub(crate) fn write_plain(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.conn.writer().write(data)
+    }
+
+    /// Takes decrypted plaintext: Ok(0) after close_notify, WouldBlock when none is ready.
+    pub(crate) fn read_plain(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        io::Read::read(&mut self.conn.reader(), out)
+    }
+
+    pub(crate) fn send_close_notify(&mut self) {
+        self.conn.send_close_notify();
+    }
+
+    pub(crate) fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
+    pub(crate) fn resumed(&self) -> bool {
+        self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 }

@@ -12,6 +12,28 @@ fn conn_raw(ty: i32, port: i32, addr: &[u8]) -> i32 {
     unsafe { sock_conn_ext(ty, port, a.as_ptr().cast(), null(), null()) }
 }
 
+#[cfg(not(feature = "tls"))]
+#[test]
+fn ssl_is_refused_at_once_in_a_build_without_tls() {
+    let _s = session();
+    let before = unsafe { sock_conn_ext(SOCK_TYPE_TCP, 9, c"127.0.0.1".as_ptr(), null(), null()) };
+    assert!(before >= 0);
+    assert_eq!(
+        conn_raw(SOCK_TYPE_SSL, 443, b"127.0.0.1"),
+        -SOCK_ERR_SSL_EINIT
+    );
+    assert_eq!(
+        conn_raw(SOCK_TYPE_SSL, 443, b"example.invalid"),
+        -SOCK_ERR_SSL_EINIT
+    );
+    // Nothing was made: the next id is the one after `before`, and TCP still works.
+    let after = unsafe { sock_conn_ext(SOCK_TYPE_TCP, 9, c"127.0.0.1".as_ptr(), null(), null()) };
+    assert_eq!(after, before + 1);
+    for id in [before, after] {
+        assert_eq!(sock_destroy(id), 1);
+    }
+}
+
 #[test]
 fn sock_conn_arguments() {
     let _s = session();

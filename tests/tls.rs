@@ -1,4 +1,5 @@
 //! TLS sockets against a rustls server with certificates made at test time.
+#![cfg(feature = "tls")]
 
 mod common;
 #[path = "common/pki.rs"]
