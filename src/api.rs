@@ -255,15 +255,22 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
             Ok(sh) => sh,
             Err(code) => return -code,
         };
-        let deadline =
-            (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        // The clock is read only once a wait is needed: a pending message costs no time call.
+        let mut deadline: Option<Option<Instant>> = None;
         loop {
-            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let popped = match sh.ring.pop(Some(Duration::ZERO)) {
-                // Nothing pending: poll inline; if another thread already does, wait on the
-                // ring in short slices so as to take over when that thread leaves.
-                Ok(None) if wait != Some(Duration::ZERO) => {
-                    crate::poll_loop::wait_inline(&sh, deadline).unwrap_or_else(|| {
+                Ok(None) if timeout_ms != 0 => {
+                    let now = Instant::now();
+                    let until = *deadline.get_or_insert_with(|| {
+                        (timeout_ms > 0).then(|| now + Duration::from_millis(timeout_ms as u64))
+                    });
+                    let wait = until.map(|d| d.saturating_duration_since(now));
+                    if wait == Some(Duration::ZERO) {
+                        return 0;
+                    }
+                    // Poll inline; if another thread already does, wait on the ring in short
+                    // slices so as to take over when that thread leaves.
+                    crate::poll_loop::wait_inline(&sh, until).unwrap_or_else(|| {
                         sh.ring
                             .pop(Some(wait.map_or(WAIT_SLICE, |w| w.min(WAIT_SLICE))))
                     })
@@ -272,7 +279,7 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
             };
             let entry = match popped {
                 Ok(Some(entry)) => entry,
-                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => continue,
+                Ok(None) if timeout_ms != 0 => continue, // the deadline is checked above
                 Ok(None) => return 0,
                 Err(PopError::Closed) => return -runtime::STOPPED,
             };

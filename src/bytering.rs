@@ -3,7 +3,11 @@
 //! memory while data flows; the socket gives it back (`release_if_empty`) once a read finds
 //! nothing more, so an idle connection holds no buffer.
 
+/// What `spare` allocates when the ring has nothing (TLS reads plaintext straight into it).
 const FIRST_ALLOCATION: usize = 16 * 1024;
+/// The smallest allocation `push_slice` makes: a short message costs a small block, not
+/// `FIRST_ALLOCATION` bytes zeroed and freed again (ping-pong traffic does this per message).
+const SMALLEST_ALLOCATION: usize = 256;
 
 pub(crate) struct ByteRing {
     buf: Vec<u8>,
@@ -34,7 +38,7 @@ impl ByteRing {
     /// when the bound is reached.
     pub(crate) fn spare(&mut self) -> &mut [u8] {
         if self.len == self.buf.len() && self.buf.len() < self.bound {
-            self.grow();
+            self.grow(FIRST_ALLOCATION);
         }
         let cap = self.buf.len();
         let tail = (self.head + self.len) % cap.max(1);
@@ -70,6 +74,10 @@ impl ByteRing {
 
     /// Appends `data` (which must fit the bound), allocating as needed.
     pub(crate) fn push_slice(&mut self, mut data: &[u8]) {
+        let need = self.len + data.len();
+        if need > self.buf.len() && self.buf.len() < self.bound {
+            self.grow(need.next_power_of_two().max(SMALLEST_ALLOCATION));
+        }
         while !data.is_empty() {
             let spare = self.spare();
             let n = spare.len().min(data.len());
@@ -97,10 +105,9 @@ impl ByteRing {
         self.len = 0;
     }
 
-    fn grow(&mut self) {
-        let new_cap = (self.buf.len() * 2)
-            .max(FIRST_ALLOCATION)
-            .min(self.bound.max(1));
+    /// Reallocates to at least twice the size (at least `min_cap`), within the bound.
+    fn grow(&mut self, min_cap: usize) {
+        let new_cap = (self.buf.len() * 2).max(min_cap).min(self.bound.max(1));
         let mut next = Vec::with_capacity(new_cap);
         let cap = self.buf.len();
         let first = self.len.min(cap - self.head.min(cap));
@@ -136,16 +143,40 @@ mod tests {
         let mut r = ByteRing::new(100_000);
         assert_eq!(r.allocated(), 0);
         r.push_slice(&[7; 10]);
-        assert_eq!(r.allocated(), FIRST_ALLOCATION);
+        assert_eq!(
+            r.allocated(),
+            SMALLEST_ALLOCATION,
+            "a short message takes a small block"
+        );
         let mut out = [0; 10];
         assert_eq!(r.take(&mut out), 10);
-        assert_eq!(r.allocated(), FIRST_ALLOCATION);
+        assert_eq!(r.allocated(), SMALLEST_ALLOCATION);
         r.push_slice(&[8; 3]);
         r.release_if_empty();
-        assert_eq!(r.allocated(), FIRST_ALLOCATION, "not empty: kept");
+        assert_eq!(r.allocated(), SMALLEST_ALLOCATION, "not empty: kept");
         assert_eq!(r.take(&mut out), 3);
         r.release_if_empty();
         assert_eq!(r.allocated(), 0);
+        assert_eq!(
+            r.spare().len(),
+            FIRST_ALLOCATION,
+            "direct reads get a full first block"
+        );
+        r.push_slice(&[9; 20_000]);
+        assert_eq!(r.allocated(), 32 * 1024, "grown to fit, by powers of two");
+        assert_eq!(r.len(), 20_000);
+    }
+
+    #[test]
+    fn push_slice_grows_to_fit_within_the_bound() {
+        let mut r = ByteRing::new(1000);
+        r.push_slice(&[1; 600]);
+        assert_eq!(r.allocated(), 1000, "capped at the bound");
+        r.push_slice(&[2; 400]);
+        assert_eq!(r.len(), 1000);
+        let mut out = vec![0; 1000];
+        assert_eq!(r.take(&mut out), 1000);
+        assert!(out[..600].iter().all(|&b| b == 1) && out[600..].iter().all(|&b| b == 2));
     }
 
     #[test]

@@ -85,6 +85,51 @@ impl Io {
     }
 }
 
+/// Datagrams taken by one `recv_batch` call at most.
+pub(crate) const BATCH: usize = 8;
+/// Bytes per datagram slot of a batch: the largest UDP payload fits.
+pub(crate) const SLOT: usize = 65536;
+
+/// Receives up to `BATCH` datagrams with one `recvmmsg`, datagram `i` into
+/// `scratch[i * SLOT..]` with its length in `lens[i]`. Returns how many came; fewer than
+/// `BATCH` means the socket had no more at that moment (so no WouldBlock read is needed to
+/// re-arm the edge-triggered epoll). Errors are those of `recv` (WouldBlock when none came).
+pub(crate) fn recv_batch(
+    fd: std::os::fd::RawFd,
+    scratch: &mut [u8],
+    lens: &mut [usize; BATCH],
+) -> io::Result<usize> {
+    assert!(scratch.len() >= BATCH * SLOT);
+    // SAFETY: all-zero iovec and mmsghdr are valid values.
+    let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for (i, (v, m)) in iov.iter_mut().zip(msgs.iter_mut()).enumerate() {
+        v.iov_base = scratch[i * SLOT..].as_mut_ptr().cast();
+        v.iov_len = SLOT;
+        m.msg_hdr.msg_iov = v;
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: each msghdr points at one iovec over its own SLOT bytes of `scratch`, which
+    // outlives the call; the kernel writes at most that much into each.
+    let n = unsafe {
+        libc::recvmmsg(
+            fd,
+            msgs.as_mut_ptr(),
+            BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    for (len, m) in lens.iter_mut().zip(&msgs[..n]) {
+        *len = m.msg_len as usize;
+    }
+    Ok(n)
+}
+
 /// Writes to a TCP stream with `MSG_NOSIGNAL`: a peer that has gone makes the write fail with
 /// EPIPE instead of raising SIGPIPE, whose default action would kill the host process (std's
 /// own `write` does this, but its `write_vectored` is a plain `writev`).

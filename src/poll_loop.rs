@@ -10,7 +10,7 @@
 
 use crate::ring::{Entry, PopError};
 use crate::runtime::{Cmd, Shared, WAKE_TOKEN};
-use crate::socket::{Sock, split_token};
+use crate::socket::{Readiness, Sock, split_token};
 use mio::{Events, Poll, Token};
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
@@ -53,9 +53,13 @@ pub(crate) fn run(sh: Arc<Shared>, mut poll: Poll) {
             break; // epoll_wait fails only on a broken epoll descriptor
         }
         for event in events.iter() {
-            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            dispatch(&sh, event.token(), readable, writable);
+            let closing = event.is_read_closed() || event.is_error();
+            let ready = Readiness {
+                readable: event.is_readable() || closing,
+                writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+                closing,
+            };
+            dispatch(&sh, event.token(), ready);
         }
         housekeeping(&sh);
     }
@@ -70,13 +74,13 @@ fn next_timer(sh: &Shared) -> Option<Duration> {
 }
 
 /// Hands one readiness event to its socket; stale and wake-up tokens are ignored.
-fn dispatch(sh: &Shared, token: Token, readable: bool, writable: bool) {
+fn dispatch(sh: &Shared, token: Token, ready: Readiness) {
     if token == WAKE_TOKEN {
         return;
     }
     let (id, generation) = split_token(token);
     if let Some(sock) = sh.lookup_current(id, generation) {
-        guarded(sh, &sock, || sock.on_ready(sh, readable, writable));
+        guarded(sh, &sock, || sock.on_ready(sh, ready));
     }
 }
 
@@ -87,7 +91,7 @@ fn housekeeping(sh: &Shared) {
             Cmd::Start(sock, addrs) => guarded(sh, &sock, || sock.start(sh, addrs)),
         }
     }
-    for timer in sh.timers.expired(Instant::now()) {
+    for timer in sh.timers.expired() {
         if let Some(sock) = sh.lookup_current(timer.id, timer.generation) {
             guarded(sh, &sock, || sock.on_timer(sh, timer.kind));
         }
@@ -131,7 +135,11 @@ pub(crate) fn wait_inline(
         if left == Some(Duration::ZERO) {
             break Ok(None);
         }
-        let wait = match (left, next_timer(sh)) {
+        let timer = sh
+            .timers
+            .next_deadline()
+            .map(|at| at.saturating_duration_since(now));
+        let wait = match (left, timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -146,20 +154,25 @@ pub(crate) fn wait_inline(
             let (bits, token) = (ev.events as i32, Token(ev.u64 as usize));
             woken |= token == WAKE_TOKEN;
             let err_or_hup = bits & (libc::EPOLLERR | libc::EPOLLHUP) != 0;
-            let readable = bits & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) != 0;
-            dispatch(
-                sh,
-                token,
-                readable || err_or_hup,
-                bits & libc::EPOLLOUT != 0 || err_or_hup,
-            );
+            let ready = Readiness {
+                readable: bits & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) != 0
+                    || err_or_hup,
+                writable: bits & libc::EPOLLOUT != 0 || err_or_hup,
+                closing: bits & libc::EPOLLRDHUP != 0 || err_or_hup,
+            };
+            dispatch(sh, token, ready);
         }
         housekeeping(sh);
     };
     INLINE.set(false);
     sh.inline_done();
-    if woken {
-        sh.wake(); // a wake-up we took may have been meant for the poll thread's timers
+    // A wake-up we took may have been meant for the poll thread, to shorten its epoll timeout
+    // for a new timer. Pass it on only if that thread is in epoll: a parked poll thread reads
+    // the timers when it wakes, and commands already ran in our `housekeeping`. Passing it on
+    // unconditionally made one wake-up circle between waiters forever, an eventfd write and
+    // an extra epoll round per message.
+    if woken && sh.poller_in_epoll.load(Ordering::SeqCst) {
+        sh.wake();
     }
     Some(outcome)
 }

@@ -44,8 +44,16 @@ impl Timers {
         self.heap.lock().peek().map(|Reverse(t)| t.at)
     }
 
+    /// Removes and returns the timers due now (the clock is read only if a timer exists).
+    pub(crate) fn expired(&self) -> Vec<Timer> {
+        if self.heap.lock().is_empty() {
+            return Vec::new();
+        }
+        self.expired_at(Instant::now())
+    }
+
     /// Removes and returns the timers due at `now`.
-    pub(crate) fn expired(&self, now: Instant) -> Vec<Timer> {
+    pub(crate) fn expired_at(&self, now: Instant) -> Vec<Timer> {
         let mut heap = self.heap.lock();
         let mut due = Vec::new();
         while heap.peek().is_some_and(|Reverse(t)| t.at <= now) {
@@ -83,7 +91,7 @@ mod tests {
             timers.next_deadline(),
             Some(now + Duration::from_millis(10))
         );
-        let due = timers.expired(now + Duration::from_millis(25));
+        let due = timers.expired_at(now + Duration::from_millis(25));
         assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(timers.len(), 1);
     }

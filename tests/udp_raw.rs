@@ -60,6 +60,52 @@ fn udp_short_buffer_gets_the_head_and_full_queue_drops_are_counted() {
 }
 
 #[test]
+fn udp_burst_of_many_batches_arrives_whole_and_in_order() {
+    // The library takes datagrams several per syscall: bursts longer than one batch, sizes
+    // from 1 byte to the largest UDP payload, must all arrive intact and in order.
+    let _s = session();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = peer.local_addr().unwrap().port();
+    let id = conn_opts(SOCK_TYPE_UDP, port, "127.0.0.1", |o| {
+        o.rcv_buf_size = 4 << 20
+    });
+    expect(MSG_SOCK_CONN_CNF, id, 0);
+    assert_eq!(send(id, b"hello"), 1);
+    expect(MSG_SOCK_SEND_CNF, id, 0);
+    let mut buf = [0u8; 64];
+    let (_, ours) = peer.recv_from(&mut buf).unwrap();
+    // 30 datagrams, one of them the largest: together well inside the kernel's default
+    // receive buffer, so a drop here would be the library's.
+    let sizes: Vec<usize> = (0..30)
+        .map(|i| {
+            if i == 13 {
+                65507
+            } else {
+                [1, 700, 1472, 64][i % 4]
+            }
+        })
+        .collect();
+    let sent: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| pattern(n, i as u32))
+        .collect();
+    for d in &sent {
+        peer.send_to(d, ours).unwrap();
+    }
+    for (i, d) in sent.iter().enumerate() {
+        let m = expect(MSG_SOCK_RECV_IND, id, 0);
+        assert_eq!(m.recv_len as usize, d.len(), "datagram {i}");
+        assert!(recv(id, 65536) == *d, "datagram {i} differs");
+    }
+    let mut st = sock_counters::default();
+    assert_eq!(unsafe { sock_stats(id, &mut st) }, 0);
+    assert_eq!(st.datagrams_dropped, 0);
+    quiet(50);
+    assert_eq!(recv(id, 10).len(), 0);
+}
+
+#[test]
 fn udp_to_a_closed_port_keeps_the_socket_usable() {
     let _s = session();
     let port = {
