@@ -204,7 +204,9 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
             return 0;
         };
         sock.destroy();
-        sh.ring.discard(id);
+        if sock.has_messages_in_ring() {
+            sh.ring.discard(id);
+        }
         1
     })
 }

@@ -127,6 +127,9 @@ pub(crate) struct Sock {
     /// Accepted sends whose SEND_CNF has not been taken from the ring yet. Raised only under
     /// the state lock (so the bound holds); lowered without it when a SEND_CNF is taken.
     sends_outstanding: AtomicUsize,
+    /// Messages of this socket in the ring, so that `sock_destroy` scans the ring only when
+    /// it has something to discard. Raised before each push, lowered when one is taken.
+    in_ring: AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -177,6 +180,7 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn post(&self, id: c_int, result: c_int, recv_len: usize, send_len: usize) {
+        self.sock.in_ring.fetch_add(1, Ordering::AcqRel);
         let wake = self.sh.ring.push_quiet(Entry {
             msg: sock_msg {
                 id,
@@ -237,6 +241,7 @@ impl Sock {
             cfg,
             tls,
             sends_outstanding: AtomicUsize::new(0),
+            in_ring: AtomicUsize::new(0),
             state: Mutex::new(State {
                 phase: Phase::Resolving,
                 io: Io::None,
@@ -369,6 +374,9 @@ impl Sock {
 
     /// A message of this socket was taken from the ring.
     pub(crate) fn on_taken(&self, sh: &Shared, msg: &sock_msg) {
+        let _ = self
+            .in_ring
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
         match msg.id {
             MSG_SOCK_SEND_CNF => {
                 let _ =
@@ -484,6 +492,12 @@ impl Sock {
             }
             Ok(())
         })
+    }
+
+    /// Whether messages of this socket may still be in the ring (exact once it is destroyed:
+    /// nothing posts after that).
+    pub(crate) fn has_messages_in_ring(&self) -> bool {
+        self.in_ring.load(Ordering::Acquire) > 0
     }
 
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
