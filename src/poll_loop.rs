@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 const EVENTS_PER_POLL: usize = 1024;
 const EVENTS_INLINE: usize = 64;
-/// The poll thread stays out of epoll while inline polling happened this recently.
+/// The poll thread stays out of epoll while inline polling happened this recently. It looks
+/// again this often (and for every timer): rarely enough that its wake-ups do not disturb a
+/// waiter's round trips, so after the last waiter leaves it takes over within 2 × HANDBACK.
 const HANDBACK: Duration = Duration::from_millis(5);
-/// How often a stepped-aside poll thread looks again (it also wakes for timers).
-const PARK: Duration = Duration::from_millis(1);
 
 thread_local! {
     /// This thread is polling inline: its own posts need no wake-up.
@@ -38,8 +38,8 @@ pub(crate) fn is_inline_thread() -> bool {
 pub(crate) fn run(sh: Arc<Shared>, mut poll: Poll) {
     let mut events = Events::with_capacity(EVENTS_PER_POLL);
     while !sh.is_stopping() {
-        if sh.inline_recently(HANDBACK) {
-            sh.park_poller(next_timer(&sh).map_or(PARK, |t| t.min(PARK)));
+        if let Some(aside) = sh.step_aside_for(HANDBACK) {
+            sh.park_poller(aside);
             housekeeping(&sh);
             continue;
         }

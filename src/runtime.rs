@@ -54,6 +54,7 @@ impl Shared {
     pub(crate) fn add_timer(&self, timer: Timer) {
         if self.timers.add(timer) {
             let _ = self.waker.wake();
+            self.nudge_poller();
         }
     }
 
@@ -63,6 +64,7 @@ impl Shared {
         // Wakes coalesce: the poll thread drains the whole queue on each wake.
         if cmds.len() == 1 {
             let _ = self.waker.wake();
+            self.nudge_poller();
         }
     }
 
@@ -115,21 +117,41 @@ impl Shared {
         }
     }
 
-    /// Whether a thread polls inline now or did within `window`.
-    pub(crate) fn inline_recently(&self, window: Duration) -> bool {
+    /// How much longer the poll thread stays out of epoll: `window` while a thread polls
+    /// inline, then what is left of `window` after that thread stopped; None to take over now.
+    pub(crate) fn step_aside_for(&self, window: Duration) -> Option<Duration> {
         if self.inline.load(Ordering::SeqCst) {
-            return true;
+            return Some(window);
         }
         let ended = Duration::from_nanos(self.inline_ended.load(Ordering::SeqCst));
-        ended > Duration::ZERO && self.born.elapsed().saturating_sub(ended) < window
+        if ended.is_zero() {
+            return None;
+        }
+        let since = self.born.elapsed().saturating_sub(ended);
+        window.checked_sub(since).filter(|left| !left.is_zero())
     }
 
-    /// The poll thread steps aside for up to `time`.
+    /// The poll thread steps aside for up to `time`, or until the earliest timer is due, or
+    /// until `nudge_poller`. The timer is read under the park lock, which `nudge_poller` takes
+    /// too, so a timer or command added meanwhile is never slept through.
     pub(crate) fn park_poller(&self, time: Duration) {
         let mut guard = self.park.lock();
-        if !self.is_stopping() {
-            self.park_cv.wait_for(&mut guard, time);
+        if self.is_stopping() {
+            return;
         }
+        let wait = match self.timers.next_deadline() {
+            Some(at) => at.saturating_duration_since(Instant::now()).min(time),
+            None => time,
+        };
+        if !wait.is_zero() {
+            self.park_cv.wait_for(&mut guard, wait);
+        }
+    }
+
+    /// Wakes a parked poll thread: a new earliest timer, or a command, wants it.
+    fn nudge_poller(&self) {
+        let _guard = self.park.lock();
+        self.park_cv.notify_one();
     }
 }
 

@@ -14,7 +14,7 @@ local function readFile(p) local f = assert(io.open(p, "rb")); local s = f:read(
 -- Is TLS there at all?
 local probe = sc.sock_conn_ext(2, "127.0.0.1", TLS, { caCert = readFile(pem("ca.pem")) })
 if probe == -sc.ERR_SSL_EINIT then
-    print("test_tls: SKIPPED: this libsocketcore has no TLS yet (sock_conn_ext returns -SSL_EINIT)")
+    print("test_tls: SKIPPED: this libsocketcore was built without TLS (sock_conn_ext returns -SSL_EINIT)")
     os.exit(os.getenv("SOCKETCORE_REQUIRE_TLS") == "1" and 1 or 77)
 end
 if probe >= 0 then sc.sock_destroy(probe) end

@@ -45,7 +45,7 @@ def pem(certs):
 
 @pytest.fixture(scope="session")
 def tls_available(certs, servers):
-    """Skips TLS tests while the library reports SSL_EINIT (TLS not built in yet), unless
+    """Skips TLS tests while the library reports SSL_EINIT (a build without the tls feature), unless
     SOCKETCORE_REQUIRE_TLS=1 (then they fail)."""
     with open(certs["ca.pem"], "rb") as f:
         ca = f.read()
@@ -53,7 +53,7 @@ def tls_available(certs, servers):
         sid = sc.open_socket(sc.SockType.SSL, "127.0.0.1", servers["tls"], sc.Cert(ca_cert=ca))
     except sc.SocketCoreError as e:
         if e.code == sc.Err.SSL_EINIT and os.environ.get("SOCKETCORE_REQUIRE_TLS") != "1":
-            pytest.skip("libsocketcore has no TLS yet (sock_conn_ext returns -SSL_EINIT)")
+            pytest.skip("libsocketcore was built without TLS (sock_conn_ext returns -SSL_EINIT)")
         raise
     sc.lib().sock_destroy(sid)
     return True
