@@ -136,6 +136,8 @@ pub(crate) struct Sock {
 struct State {
     phase: Phase,
     io: Io,
+    /// WRITABLE is registered with epoll for `io` (see `sync_interest`).
+    write_interest: bool,
     tls: Option<Box<TlsConn>>,
     addrs: VecDeque<SocketAddr>,
     last_error: c_int,
@@ -245,6 +247,7 @@ impl Sock {
             state: Mutex::new(State {
                 phase: Phase::Resolving,
                 io: Io::None,
+                write_interest: false,
                 tls: None,
                 addrs: VecDeque::new(),
                 last_error: SOCK_ERR_OK,
@@ -288,6 +291,7 @@ impl Sock {
             wake_waiter: Cell::new(false),
         };
         let result = f(&mut st, &cx);
+        st.sync_interest(&cx);
         drop(st); // a woken waiter's next step may need this socket's lock
         if cx.wake_waiter.get() {
             sh.ring.wake_one();
@@ -578,6 +582,35 @@ impl Sock {
 }
 
 impl State {
+    /// Keeps WRITABLE registered only while a connect is in progress or something waits to be
+    /// written. Epoll is edge-triggered: with WRITABLE always on, every ACK that frees send
+    /// space would wake a poller for nothing. Turning it on again raises an event at once if
+    /// the socket is writable.
+    fn sync_interest(&mut self, cx: &Cx<'_>) {
+        if !self.io.is_some() {
+            return;
+        }
+        let want = self.phase == Phase::Connecting
+            || !self.sendq.is_empty()
+            || self.tls.as_ref().is_some_and(|t| t.wants_write());
+        if want == self.write_interest {
+            return;
+        }
+        let interest = if want {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        match set_interest(cx, &mut self.io, interest, true) {
+            Ok(()) => self.write_interest = want,
+            // Without WRITABLE the queue would never drain: the connection has failed.
+            Err(e) if want && matches!(self.phase, Phase::Open | Phase::Closing) => {
+                self.fail(cx, code_of(&e))
+            }
+            Err(_) => {} // keep the wider interest; tried again on the next call
+        }
+    }
+
     fn connect_next(&mut self, cx: &Cx<'_>, mut last: c_int) {
         let kind = cx.sock.kind;
         while let Some(addr) = self.addrs.pop_front() {
@@ -587,6 +620,7 @@ impl State {
             match opened {
                 Ok(io) => {
                     self.io = io;
+                    self.write_interest = true;
                     self.phase = Phase::Connecting;
                     if !kind.is_stream() {
                         self.opened(cx);
@@ -1030,19 +1064,29 @@ impl State {
 }
 
 fn register(cx: &Cx<'_>, mut io: Io) -> io::Result<Io> {
-    let token = token_of(cx.sock.id, cx.sock.generation);
-    let interest = Interest::READABLE | Interest::WRITABLE;
-    let registry = &cx.sh.registry;
-    match &mut io {
-        Io::Tcp(s) => registry.register(s, token, interest)?,
-        Io::Udp(s) => registry.register(s, token, interest)?,
-        Io::Raw(s) => {
-            use std::os::fd::AsRawFd;
-            registry.register(&mut mio::unix::SourceFd(&s.as_raw_fd()), token, interest)?
-        }
-        Io::None => {}
-    }
+    set_interest(cx, &mut io, Interest::READABLE | Interest::WRITABLE, false)?;
     Ok(io)
+}
+
+/// Registers `io` with the poller (`again`: changes its registration) for `interest`.
+fn set_interest(cx: &Cx<'_>, io: &mut Io, interest: Interest, again: bool) -> io::Result<()> {
+    use mio::event::Source;
+    use std::os::fd::AsRawFd;
+    let token = token_of(cx.sock.id, cx.sock.generation);
+    let registry = &cx.sh.registry;
+    let apply = |source: &mut dyn Source| {
+        if again {
+            source.reregister(registry, token, interest)
+        } else {
+            source.register(registry, token, interest)
+        }
+    };
+    match io {
+        Io::Tcp(s) => apply(s),
+        Io::Udp(s) => apply(s),
+        Io::Raw(s) => apply(&mut mio::unix::SourceFd(&s.as_raw_fd())),
+        Io::None => Ok(()),
+    }
 }
 
 /// Reads and drops up to `CLOSE_DRAIN_LIMIT` bytes of unread input.

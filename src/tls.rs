@@ -351,6 +351,11 @@ impl TlsConn {
         self.conn.is_handshaking()
     }
 
+    /// Records wait to be handed to the kernel.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.conn.wants_write()
+    }
+
     /// Encrypts plaintext into records (rustls copies it); returns how much it took.
     pub(crate) fn write_plain(&mut self, data: &[u8]) -> io::Result<usize> {
         self.conn.writer().write(data)

@@ -65,6 +65,10 @@ impl TlsConn {
         match self.never {}
     }
 
+    pub(crate) fn wants_write(&self) -> bool {
+        match self.never {}
+    }
+
     pub(crate) fn write_plain(&mut self, _data: &[u8]) -> io::Result<usize> {
         match self.never {}
     }
