@@ -10,8 +10,9 @@
 #
 # Full mode: waits (up to BENCH_WAIT_MAX seconds, default 1800) for the 1-minute load average to
 # drop below BENCH_MAX_LOAD (0.5), then runs every workload BENCH_REPS times (5), clients
-# interleaved (raw, libuv, socketcore, raw, ...), and prints medians and ratios. Targets are
-# shown for information only: the exit status never depends on timing.
+# interleaved (raw, libuv, socketcore, then libuv, socketcore, raw, ...: the order rotates), and
+# prints medians and ratios. Targets are shown for information only: the exit status never
+# depends on timing.
 # --quick: the same code paths with tiny sizes and one repetition, no waiting (a smoke test).
 # Exit status: 0 when every client finished with intact data, 1 otherwise.
 #
@@ -143,7 +144,7 @@ run() { # CLIENT WORKLOAD SIZES...
 }
 
 echo "== server: $ports${pin:+ (pinned: $pin)}${client_pin:+, clients: $client_pin}; $reps repetition(s)"
-rep=1
+rep=1 ran=""
 while [ $rep -le "$reps" ]; do
     echo "== repetition $rep of $reps"
     for w in $workloads; do
@@ -157,7 +158,16 @@ while [ $rep -le "$reps" ]; do
         tls_hs) size="hs=$hs" ;;
         esac
         case $w in tls_*) clients="raw sc" ;; *) clients="raw uv sc" ;; esac
-        for c in $clients; do run $c $w $size; done
+        # The order rotates with each repetition, so that no client always runs right after
+        # the same other one (the machine's state after a run is part of the next run).
+        set -- $clients
+        shift $(((rep - 1) % $#))
+        for c in "$@" $clients; do
+            case " $ran " in *" $c "*) continue ;; esac
+            ran="$ran $c"
+            run $c $w $size
+        done
+        ran=""
     done
     rep=$((rep + 1))
 done
