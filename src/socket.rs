@@ -767,26 +767,22 @@ impl State {
 
     /// Writes as much of `data` as the kernel takes now (all or nothing for datagrams).
     fn write_direct(&mut self, data: &[u8]) -> io::Result<usize> {
-        let mut done = 0;
         loop {
             let r = match &mut self.io {
-                Io::Tcp(s) => s.write(&data[done..]),
+                Io::Tcp(s) => s.write(data),
                 Io::Udp(s) => s.send(data),
                 Io::Raw(s) => s.send(data),
-                Io::None => return Ok(done),
+                Io::None => return Ok(0),
             };
             match r {
                 Ok(n) => {
                     self.written(n);
-                    if !self.io_is_tcp() {
-                        return Ok(data.len()); // a datagram goes whole or not at all
-                    }
-                    done += n;
-                    if done == data.len() {
-                        return Ok(done);
-                    }
+                    // A datagram goes whole or not at all. A short stream write means the
+                    // kernel's buffer is full: another try now would only say WouldBlock, and
+                    // the writable event brings the rest.
+                    return Ok(if self.io_is_tcp() { n } else { data.len() });
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(done),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -831,12 +827,14 @@ impl State {
             return self.flush_tls(cx);
         }
         while !self.sendq.is_empty() {
+            let mut offered = 0;
             let result = match &mut self.io {
                 Io::Tcp(s) => {
                     let mut slices = [IoSlice::new(&[]); WRITEV_MAX];
                     let mut count = 0;
                     for (slot, req) in slices.iter_mut().zip(&self.sendq) {
                         *slot = IoSlice::new(&req.data[req.off..]);
+                        offered += slot.len();
                         count += 1;
                     }
                     os_socket::NoSignal(s).write_vectored(&slices[..count])
@@ -849,6 +847,9 @@ impl State {
                 Ok(n) => {
                     self.written(n);
                     self.consume(cx, n);
+                    if n < offered {
+                        break; // the kernel's buffer is full; the writable event resumes
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
