@@ -17,6 +17,7 @@ mod poll_loop;
 mod resolver;
 mod ring;
 mod runtime;
+mod send_buffers;
 mod socket;
 mod table;
 mod timers;

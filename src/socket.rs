@@ -15,6 +15,7 @@ use crate::options::{Opt, SockOpts};
 use crate::os_socket::{self, Io, Transport};
 use crate::ring::Entry;
 use crate::runtime::Shared;
+use crate::send_buffers;
 use crate::timers::{Timer, TimerKind};
 use crate::tls::{TlsConn, TlsSetup};
 use crate::types::{sock_counters, sock_msg};
@@ -729,7 +730,7 @@ impl State {
         if self.tls.is_some() {
             // rustls copies the plaintext when it encrypts; queue it and pump at once.
             self.sendq.push_back(SendReq {
-                data: data.to_vec(),
+                data: send_buffers::copy_of(data),
                 off: 0,
                 total: data.len(),
             });
@@ -756,7 +757,7 @@ impl State {
             self.completed(cx, data.len());
         } else {
             self.sendq.push_back(SendReq {
-                data: data[done..].to_vec(),
+                data: send_buffers::copy_of(&data[done..]),
                 off: 0,
                 total: data.len(),
             });
@@ -870,6 +871,7 @@ impl State {
             if let Some(req) = self.sendq.pop_front() {
                 self.queued_bytes -= req.data.len();
                 self.completed(cx, req.total);
+                send_buffers::recycle(req.data);
             }
             return;
         }
@@ -884,7 +886,9 @@ impl State {
             self.queued_bytes -= step;
             if front.off == front.data.len() {
                 let total = front.total;
-                self.sendq.pop_front();
+                if let Some(req) = self.sendq.pop_front() {
+                    send_buffers::recycle(req.data);
+                }
                 self.completed(cx, total);
             }
         }

@@ -86,7 +86,9 @@ impl State {
             self.stats.bytes_sent += n as u64;
             if front.off == front.data.len() {
                 tls.unflushed.push_back(front.total);
-                self.sendq.pop_front();
+                if let Some(req) = self.sendq.pop_front() {
+                    crate::send_buffers::recycle(req.data);
+                }
             }
             for total in done {
                 self.completed(cx, total);
