@@ -29,14 +29,13 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod datagrams;
 mod tls_stream;
 
 /// How often a socket in `send_cnf_on_ack` mode looks at the kernel's unacknowledged count.
 const ACK_POLL: Duration = Duration::from_millis(1);
 /// Bytes read and dropped while closing, so that the close sends FIN rather than RST.
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
-/// Datagrams queued per socket at most, whatever their size.
-const MAX_DATAGRAMS: usize = 4096;
 /// Buffers handed to one `writev`.
 const WRITEV_MAX: usize = 64;
 
@@ -212,9 +211,6 @@ thread_local! {
     /// Receive scratch for streams with no buffer yet and for draining on close (one per
     /// thread, reused).
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; 65536]);
-    /// A batch of datagram slots (calloc'd: only the pages datagrams touch become resident).
-    static DATAGRAM_SCRATCH: RefCell<Vec<u8>> =
-        RefCell::new(vec![0; os_socket::BATCH * os_socket::SLOT]);
 }
 
 pub(crate) fn token_of(id: i32, generation: u32) -> Token {
@@ -448,19 +444,7 @@ impl Sock {
                 st.unannounced -= n.saturating_sub(announced);
                 n
             } else {
-                let announced = st.datagrams.len() - st.unannounced;
-                match st.datagrams.pop_front() {
-                    Some(d) => {
-                        if announced == 0 {
-                            st.unannounced -= 1;
-                        }
-                        st.datagram_bytes -= d.len();
-                        let n = d.len().min(out.len());
-                        out[..n].copy_from_slice(&d[..n]);
-                        n
-                    }
-                    None => 0,
-                }
+                st.take_datagram(out)
             };
             st.recv_ind_unread = false;
             if st.read_paused && n > 0 {
@@ -994,50 +978,6 @@ impl State {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(cx, code_of(&e)),
             }
-        }
-    }
-
-    /// Takes every datagram the kernel holds, a batch per syscall; those beyond the bound are
-    /// dropped and counted (a datagram socket has no flow control to hold the sender).
-    fn read_datagrams(&mut self, bound: usize, until: ReadUntil) {
-        use std::os::fd::AsRawFd;
-        let fd = match &self.io {
-            Io::Udp(s) => s.as_raw_fd(),
-            Io::Raw(s) => s.as_raw_fd(),
-            _ => return,
-        };
-        let mut lens = [0; os_socket::BATCH];
-        DATAGRAM_SCRATCH.with_borrow_mut(|scratch| {
-            loop {
-                match os_socket::recv_batch(fd, scratch, &mut lens) {
-                    Ok(count) => {
-                        for (i, &n) in lens[..count].iter().enumerate() {
-                            let datagram = &scratch[i * os_socket::SLOT..][..n];
-                            self.keep_datagram(datagram, bound);
-                        }
-                        if count < os_socket::BATCH && until == ReadUntil::ShortRead {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // ICMP errors (port unreachable) are reported once and cleared: note them
-                    // and keep reading, as they concern one datagram, not the socket.
-                    Err(e) => self.last_error = code_of(&e),
-                }
-            }
-        });
-    }
-
-    fn keep_datagram(&mut self, datagram: &[u8], bound: usize) {
-        let n = datagram.len();
-        if self.datagram_bytes + n > bound || self.datagrams.len() >= MAX_DATAGRAMS {
-            self.stats.datagrams_dropped += 1;
-        } else {
-            self.datagrams.push_back(datagram.to_vec());
-            self.datagram_bytes += n;
-            self.unannounced += 1;
-            self.stats.bytes_received += n as u64;
         }
     }
 

@@ -1,0 +1,80 @@
+//! The datagram side (UDP, RAW) of a socket's receive path: taking datagrams from the kernel
+//! in batches, the per-socket queue and its bounds, and handing one datagram to `sock_recv`.
+//! A datagram socket has no flow control to hold the sender, so datagrams beyond the bounds
+//! are dropped and counted.
+
+use super::{ReadUntil, State};
+use crate::errno::code_of;
+use crate::os_socket::{self, Io};
+use std::cell::RefCell;
+use std::io;
+
+/// Datagrams queued per socket at most, whatever their size.
+const MAX_DATAGRAMS: usize = 4096;
+
+thread_local! {
+    /// A batch of datagram slots (calloc'd: only the pages datagrams touch become resident).
+    static DATAGRAM_SCRATCH: RefCell<Vec<u8>> =
+        RefCell::new(vec![0; os_socket::BATCH * os_socket::SLOT]);
+}
+
+impl State {
+    /// Takes every datagram the kernel holds, a batch per syscall; those beyond the bound are
+    /// dropped and counted (a datagram socket has no flow control to hold the sender).
+    pub(super) fn read_datagrams(&mut self, bound: usize, until: ReadUntil) {
+        use std::os::fd::AsRawFd;
+        let fd = match &self.io {
+            Io::Udp(s) => s.as_raw_fd(),
+            Io::Raw(s) => s.as_raw_fd(),
+            _ => return,
+        };
+        let mut lens = [0; os_socket::BATCH];
+        DATAGRAM_SCRATCH.with_borrow_mut(|scratch| {
+            loop {
+                match os_socket::recv_batch(fd, scratch, &mut lens) {
+                    Ok(count) => {
+                        for (i, &n) in lens[..count].iter().enumerate() {
+                            let datagram = &scratch[i * os_socket::SLOT..][..n];
+                            self.keep_datagram(datagram, bound);
+                        }
+                        if count < os_socket::BATCH && until == ReadUntil::ShortRead {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // ICMP errors (port unreachable) are reported once and cleared: note them
+                    // and keep reading, as they concern one datagram, not the socket.
+                    Err(e) => self.last_error = code_of(&e),
+                }
+            }
+        });
+    }
+
+    fn keep_datagram(&mut self, datagram: &[u8], bound: usize) {
+        let n = datagram.len();
+        if self.datagram_bytes + n > bound || self.datagrams.len() >= MAX_DATAGRAMS {
+            self.stats.datagrams_dropped += 1;
+        } else {
+            self.datagrams.push_back(datagram.to_vec());
+            self.datagram_bytes += n;
+            self.unannounced += 1;
+            self.stats.bytes_received += n as u64;
+        }
+    }
+
+    /// Moves the oldest datagram into `out` (cut to its length); 0 when none is queued.
+    pub(super) fn take_datagram(&mut self, out: &mut [u8]) -> usize {
+        let announced = self.datagrams.len() - self.unannounced;
+        let Some(d) = self.datagrams.pop_front() else {
+            return 0;
+        };
+        if announced == 0 {
+            self.unannounced -= 1;
+        }
+        self.datagram_bytes -= d.len();
+        let n = d.len().min(out.len());
+        out[..n].copy_from_slice(&d[..n]);
+        n
+    }
+}
