@@ -2,6 +2,10 @@
 //! and every message it posts. Both the poll thread (readiness, timers) and API callers (send,
 //! recv, close) drive it, always under the socket's own lock, so the rules live in one place.
 //!
+//! This file holds the phases, the API-driven entry points, connecting, closing and the
+//! stream receive path; `socket/send_queue.rs` the send side, `socket/datagrams.rs` the
+//! datagram receive path, `socket/tls_stream.rs` the TLS steps.
+//!
 //! Message bounds per socket, which make the ring bounded: one CONN_CNF in its life, at most
 //! one RECV_IND in the ring, one CLOSE_IND, one CLOSE_CNF, and at most `max_sends` SEND_CNFs
 //! (a send slot is freed only when its SEND_CNF is taken from the ring).
@@ -15,7 +19,6 @@ use crate::options::{Opt, SockOpts};
 use crate::os_socket::{self, Io, Transport};
 use crate::ring::Entry;
 use crate::runtime::Shared;
-use crate::send_buffers;
 use crate::timers::{Timer, TimerKind};
 use crate::tls::{TlsConn, TlsSetup};
 use crate::types::{sock_counters, sock_msg};
@@ -24,21 +27,19 @@ use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::c_int;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod datagrams;
+mod send_queue;
 mod tls_stream;
 
-/// How often a socket in `send_cnf_on_ack` mode looks at the kernel's unacknowledged count.
-const ACK_POLL: Duration = Duration::from_millis(1);
+use send_queue::{AckWait, SendReq};
+
 /// Bytes read and dropped while closing, so that the close sends FIN rather than RST.
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
-/// Buffers handed to one `writev`.
-const WRITEV_MAX: usize = 64;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Tcp,
@@ -103,19 +104,6 @@ enum Phase {
     Closing,
     /// No OS socket any more (failed, closed, or never connected).
     Closed,
-}
-
-struct SendReq {
-    data: Vec<u8>,
-    off: usize,
-    /// The length the caller passed, reported as `send_len`.
-    total: usize,
-}
-
-/// A finished send in `send_cnf_on_ack` mode, waiting for the peer's acknowledgement.
-struct AckWait {
-    end: u64,
-    total: usize,
 }
 
 pub(crate) struct Sock {
@@ -710,174 +698,6 @@ impl State {
         cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
     }
 
-    fn enqueue(&mut self, cx: &Cx<'_>, data: &[u8]) {
-        if self.tls.is_some() {
-            // rustls copies the plaintext when it encrypts; queue it and pump at once.
-            self.sendq.push_back(SendReq {
-                data: send_buffers::copy_of(data),
-                off: 0,
-                total: data.len(),
-            });
-            self.queued_bytes += data.len();
-            return self.flush(cx);
-        }
-        let mut done = 0;
-        // Fast path: nothing queued ahead of us, so write straight from the caller's buffer.
-        if self.sendq.is_empty() {
-            match self.write_direct(data) {
-                Ok(n) => done = n,
-                Err(e) => {
-                    self.sendq.push_back(SendReq {
-                        data: Vec::new(),
-                        off: 0,
-                        total: data.len(),
-                    });
-                    self.fail_or_drop_datagram(cx, &e);
-                    return;
-                }
-            }
-        }
-        if done == data.len() {
-            self.completed(cx, data.len());
-        } else {
-            self.sendq.push_back(SendReq {
-                data: send_buffers::copy_of(&data[done..]),
-                off: 0,
-                total: data.len(),
-            });
-            self.queued_bytes += data.len() - done;
-        }
-        self.check_acks(cx);
-    }
-
-    /// Writes as much of `data` as the kernel takes now (all or nothing for datagrams).
-    fn write_direct(&mut self, data: &[u8]) -> io::Result<usize> {
-        loop {
-            let r = match &mut self.io {
-                Io::Tcp(s) => s.write(data),
-                Io::Udp(s) => s.send(data),
-                Io::Raw(s) => s.send(data),
-                Io::None => return Ok(0),
-            };
-            match r {
-                Ok(n) => {
-                    self.written(n);
-                    // A datagram goes whole or not at all. A short stream write means the
-                    // kernel's buffer is full: another try now would only say WouldBlock, and
-                    // the writable event brings the rest.
-                    return Ok(if self.io_is_tcp() { n } else { data.len() });
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn io_is_tcp(&self) -> bool {
-        matches!(self.io, Io::Tcp(_))
-    }
-
-    fn written(&mut self, n: usize) {
-        self.stats.bytes_sent += n as u64;
-        self.written_total += n as u64;
-    }
-
-    /// A send's bytes are all with the kernel.
-    fn completed(&mut self, cx: &Cx<'_>, total: usize) {
-        if cx.sock.cfg.send_cnf_on_ack && self.io_is_tcp() {
-            self.acks.push_back(AckWait {
-                end: self.written_total,
-                total,
-            });
-        } else {
-            cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, total);
-        }
-    }
-
-    /// A datagram that the kernel refuses fails alone; a stream error fails the connection.
-    fn fail_or_drop_datagram(&mut self, cx: &Cx<'_>, e: &io::Error) {
-        if cx.sock.kind.is_stream() {
-            self.fail(cx, code_of(e));
-        } else if let Some(req) = self.sendq.pop_front() {
-            self.queued_bytes -= req.data.len() - req.off;
-            self.last_error = code_of(e);
-            cx.post(MSG_SOCK_SEND_CNF, code_of(e), 0, req.total);
-        }
-    }
-
-    /// Hands queued sends to the kernel until it pushes back.
-    fn flush(&mut self, cx: &Cx<'_>) {
-        if self.tls.is_some() {
-            return self.flush_tls(cx);
-        }
-        while !self.sendq.is_empty() {
-            let mut offered = 0;
-            let result = match &mut self.io {
-                Io::Tcp(s) => {
-                    let mut slices = [IoSlice::new(&[]); WRITEV_MAX];
-                    let mut count = 0;
-                    for (slot, req) in slices.iter_mut().zip(&self.sendq) {
-                        *slot = IoSlice::new(&req.data[req.off..]);
-                        offered += slot.len();
-                        count += 1;
-                    }
-                    os_socket::NoSignal(s).write_vectored(&slices[..count])
-                }
-                Io::Udp(s) => s.send(&self.sendq[0].data),
-                Io::Raw(s) => s.send(&self.sendq[0].data),
-                Io::None => return,
-            };
-            match result {
-                Ok(n) => {
-                    self.written(n);
-                    self.consume(cx, n);
-                    if n < offered {
-                        break; // the kernel's buffer is full; the writable event resumes
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.fail_or_drop_datagram(cx, &e);
-                    if self.phase == Phase::Closed {
-                        return;
-                    }
-                }
-            }
-        }
-        self.close_if_flushed(cx);
-    }
-
-    /// Advances the queue past `n` written bytes (a whole datagram for UDP/RAW).
-    fn consume(&mut self, cx: &Cx<'_>, mut n: usize) {
-        if !self.io_is_tcp() {
-            if let Some(req) = self.sendq.pop_front() {
-                self.queued_bytes -= req.data.len();
-                self.completed(cx, req.total);
-                send_buffers::recycle(req.data);
-            }
-            return;
-        }
-        while n > 0 {
-            let Some(front) = self.sendq.front_mut() else {
-                break;
-            };
-            let left = front.data.len() - front.off;
-            let step = left.min(n);
-            front.off += step;
-            n -= step;
-            self.queued_bytes -= step;
-            if front.off == front.data.len() {
-                let total = front.total;
-                if let Some(req) = self.sendq.pop_front() {
-                    send_buffers::recycle(req.data);
-                }
-                self.completed(cx, total);
-            }
-        }
-    }
-
     fn close_if_flushed(&mut self, cx: &Cx<'_>) {
         if self.phase != Phase::Closing || !self.sendq.is_empty() || !self.acks.is_empty() {
             return;
@@ -886,29 +706,6 @@ impl State {
             return; // the rest goes on the next writable event
         }
         self.finish_close(cx, SOCK_ERR_OK);
-    }
-
-    /// `send_cnf_on_ack`: confirm the sends the peer has acknowledged; look again soon if some
-    /// are still waiting.
-    fn check_acks(&mut self, cx: &Cx<'_>) {
-        if self.acks.is_empty() {
-            return;
-        }
-        let unacked = match self.io.unacked_bytes() {
-            Ok(n) => n,
-            Err(e) => return self.fail(cx, code_of(&e)),
-        };
-        let acked = self.written_total - unacked.min(self.written_total);
-        while self.acks.front().is_some_and(|w| w.end <= acked) {
-            if let Some(w) = self.acks.pop_front() {
-                cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, w.total);
-            }
-        }
-        if !self.acks.is_empty() && !self.ack_timer_armed {
-            self.ack_timer_armed = true;
-            cx.arm(TimerKind::AckPoll, ACK_POLL);
-        }
-        self.close_if_flushed(cx);
     }
 
     /// Reads what the kernel has, up to the receive bound, then announces it.
