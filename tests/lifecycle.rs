@@ -153,6 +153,44 @@ fn msg_fd_is_readable_exactly_while_messages_are_pending() {
 }
 
 #[test]
+fn after_the_last_blocking_waiter_leaves_the_poll_thread_drives_the_sockets() {
+    // `connected` waits in sock_wait_msg, so that thread polled epoll itself and the poll
+    // thread stepped aside. From here on nobody blocks in sock_wait_msg: only the message
+    // descriptor is watched, so the echo's bytes can only be read by the poll thread taking
+    // over again.
+    let _s = session();
+    let server = tcp_server(1, echo);
+    let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+    let fd = sock_msg_fd();
+    let data = pattern(3000, 7);
+    assert_eq!(send(id, &data), 1);
+    let mut got = Vec::new();
+    let mut kinds = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.len() < data.len() && Instant::now() < deadline {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        if unsafe { libc::poll(&mut p, 1, 100) } != 1 {
+            continue;
+        }
+        while let Some(m) = wait(0) {
+            kinds.push(m.id);
+            if m.id == MSG_SOCK_RECV_IND {
+                got.extend(recv(id, 65536));
+            }
+        }
+    }
+    assert_eq!(got, data, "messages seen: {kinds:?}");
+    assert!(kinds.contains(&MSG_SOCK_SEND_CNF));
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    server.join();
+}
+
+#[test]
 fn several_waiters_each_get_distinct_messages() {
     let _s = session();
     let (port, server) = udp_echo(200);
