@@ -44,7 +44,7 @@ pub(crate) fn run(sh: Arc<Shared>, mut poll: Poll) {
             continue;
         }
         sh.poller_in_epoll.store(true, Ordering::SeqCst);
-        let polled = poll.poll(&mut events, next_timer(&sh));
+        let polled = poll.poll(&mut events, sh.timers.due_in(Instant::now()));
         sh.poller_in_epoll.store(false, Ordering::SeqCst);
         if let Err(e) = polled {
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -65,12 +65,6 @@ pub(crate) fn run(sh: Arc<Shared>, mut poll: Poll) {
     }
     // Inline pollers may still hold the epoll descriptor: it closes with the last `Shared`.
     sh.retire(poll);
-}
-
-fn next_timer(sh: &Shared) -> Option<Duration> {
-    sh.timers
-        .next_deadline()
-        .map(|at| at.saturating_duration_since(Instant::now()))
 }
 
 /// Hands one readiness event to its socket; stale and wake-up tokens are ignored.
@@ -135,11 +129,7 @@ pub(crate) fn wait_inline(
         if left == Some(Duration::ZERO) {
             break Ok(None);
         }
-        let timer = sh
-            .timers
-            .next_deadline()
-            .map(|at| at.saturating_duration_since(now));
-        let wait = match (left, timer) {
+        let wait = match (left, sh.timers.due_in(now)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

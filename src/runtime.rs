@@ -139,10 +139,10 @@ impl Shared {
         if self.is_stopping() {
             return;
         }
-        let wait = match self.timers.next_deadline() {
-            Some(at) => at.saturating_duration_since(Instant::now()).min(time),
-            None => time,
-        };
+        let wait = self
+            .timers
+            .due_in(Instant::now())
+            .map_or(time, |left| left.min(time));
         if !wait.is_zero() {
             self.park_cv.wait_for(&mut guard, wait);
         }

@@ -4,7 +4,7 @@
 use parking_lot::Mutex;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TimerKind {
@@ -44,17 +44,23 @@ impl Timers {
         self.heap.lock().peek().map(|Reverse(t)| t.at)
     }
 
+    /// How long after `now` the earliest timer is due (zero if it is already), if any.
+    pub(crate) fn due_in(&self, now: Instant) -> Option<Duration> {
+        self.next_deadline()
+            .map(|at| at.saturating_duration_since(now))
+    }
+
     /// Removes and returns the timers due now (the clock is read only if a timer exists).
     pub(crate) fn expired(&self) -> Vec<Timer> {
-        if self.heap.lock().is_empty() {
+        let mut heap = self.heap.lock();
+        if heap.is_empty() {
             return Vec::new();
         }
-        self.expired_at(Instant::now())
+        Self::pop_due(&mut heap, Instant::now())
     }
 
     /// Removes and returns the timers due at `now`.
-    pub(crate) fn expired_at(&self, now: Instant) -> Vec<Timer> {
-        let mut heap = self.heap.lock();
+    fn pop_due(heap: &mut BinaryHeap<Reverse<Timer>>, now: Instant) -> Vec<Timer> {
         let mut due = Vec::new();
         while heap.peek().is_some_and(|Reverse(t)| t.at <= now) {
             if let Some(Reverse(t)) = heap.pop() {
@@ -72,7 +78,6 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn expire_in_deadline_order() {
@@ -91,7 +96,7 @@ mod tests {
             timers.next_deadline(),
             Some(now + Duration::from_millis(10))
         );
-        let due = timers.expired_at(now + Duration::from_millis(25));
+        let due = Timers::pop_due(&mut timers.heap.lock(), now + Duration::from_millis(25));
         assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(timers.len(), 1);
     }
