@@ -196,6 +196,12 @@
 #define MSG_SOCK_CLOSE_IND 36
 
 /**
+ * A timer started with `sock_timer_start` expired: `socket_index` holds the timer id (the
+ * firmware's `rtos.MSG_TIMER`, whose value this is).
+ */
+#define MSG_TIMER 5
+
+/**
  * Option level: the socket itself (lwIP's value).
  */
 #define SOCK_SOL_SOCKET 4095
@@ -304,6 +310,34 @@
  * The longest `addr` accepted, in bytes (a DNS name is at most 253).
  */
 #define SOCK_MAX_ADDR_LEN 255
+
+/**
+ * The most application timers (`sock_timer_start`) running or expired and not yet taken.
+ */
+#define SOCK_MAX_TIMERS 4096
+
+/**
+ * `sock_set_compat`: every `sock_close` is answered by one `MSG_SOCK_CLOSE_CNF`, as on the
+ * firmware, also for an id already destroyed or already closing (result `SOCK_ERR_OK`).
+ */
+#define SOCK_COMPAT_CLOSE_CNF 1
+
+/**
+ * `sock_set_compat`: a refused `sock_send` still returns 0 and is also answered by one
+ * `MSG_SOCK_SEND_CNF` whose `result` is the refusal's code and `send_len` 0.
+ */
+#define SOCK_COMPAT_SEND_CNF 2
+
+/**
+ * `sock_set_compat`: both of the firmware's replies (what the Lua module sets).
+ */
+#define SOCK_COMPAT_FIRMWARE (SOCK_COMPAT_CLOSE_CNF | SOCK_COMPAT_SEND_CNF)
+
+/**
+ * The most compatibility replies (see `sock_set_compat`) in the ring at once; beyond it a
+ * refused call gets no reply, as without compatibility.
+ */
+#define SOCK_MAX_COMPAT_REPLIES 4096
 
 /**
  * TLS material for `SOCK_TYPE_SSL`, each field NUL-terminated text or NULL.
@@ -471,7 +505,8 @@ int sock_conn_opts_init(struct sock_conn_opts *opts);
  * `MSG_SOCK_SEND_CNF` follows), 0 when refused (no SEND_CNF; `sock_error(id)` says why:
  * `ENOTCONN` before CONN_CNF or after close, `ENOBUFS` when the send queue is full,
  * `EARG` for NULL data or a length of 0 or above the send queue size, `EBADID`).
- * For UDP and RAW each accepted send is one datagram.
+ * For UDP and RAW each accepted send is one datagram. With `SOCK_COMPAT_SEND_CNF` (see
+ * `sock_set_compat`) a refusal is also answered by a SEND_CNF carrying its code.
  *
  * # Safety
  * `data` is NULL or points at `len` readable bytes.
@@ -494,6 +529,8 @@ int sock_recv(int id, void *buf, size_t len);
  * the connection is shut down and one `MSG_SOCK_CLOSE_CNF` follows. While connecting, it
  * cancels: CONN_CNF with `SOCK_ERR_EABORT`, then CLOSE_CNF. Returns 1 when accepted, 0 when
  * refused (`EALREADY` for a second close, `EBADID`). The id stays valid until `sock_destroy`.
+ * With `SOCK_COMPAT_CLOSE_CNF` (see `sock_set_compat`) a refused close (destroyed or
+ * unknown id, second close) returns 1 and is answered by a CLOSE_CNF with `SOCK_ERR_OK`.
  */
 int sock_close(int id);
 
@@ -529,6 +566,35 @@ int sock_error(int id);
  * `msg` is NULL or points at a writable `sock_msg`.
  */
 int sock_wait_msg(struct sock_msg *msg, int timeout_ms);
+
+/**
+ * Starts timer `timer_id` (any id from 0 to INT_MAX, chosen by the caller): after `ms`
+ * milliseconds one `MSG_TIMER` message, with `socket_index` = `timer_id`, comes through
+ * `sock_wait_msg` among the socket messages, as the firmware's `rtos.timer_start` does.
+ * Starting a timer that is running, or whose expiry is still in the ring, replaces it: only
+ * the new expiry comes. Returns 1, `-SOCK_ERR_EARG` (`timer_id` or `ms` negative) or
+ * `-SOCK_ERR_ENOBUFS` (`SOCK_MAX_TIMERS` timers running or expired and not yet taken).
+ * `sock_shutdown` cancels every timer.
+ */
+int sock_timer_start(int timer_id, int ms);
+
+/**
+ * Stops timer `timer_id`. An expiry of it still in the ring is removed with it, so once this
+ * returns no `MSG_TIMER` of that timer comes (unless it is started again). Returns 1 when the
+ * timer was running or its expiry pending, 0 when there was neither (never started, already
+ * taken), `-SOCK_ERR_EARG` for a negative id.
+ */
+int sock_timer_stop(int timer_id);
+
+/**
+ * Turns the firmware's replies to refused calls on or off for the whole library: `flags` is
+ * 0 (the default: a refused call posts nothing) or an OR of `SOCK_COMPAT_CLOSE_CNF` and
+ * `SOCK_COMPAT_SEND_CNF` (`SOCK_COMPAT_FIRMWARE` for both; the Lua module sets it). Replies
+ * are posted for ids from 0 to `SOCK_MAX_SOCKETS_LIMIT`-1, at most `SOCK_MAX_COMPAT_REPLIES`
+ * in the ring at once. Kept across `sock_shutdown`. Returns the previous flags, or
+ * `-SOCK_ERR_EARG` for unknown bits.
+ */
+int sock_set_compat(int flags);
 
 /**
  * A descriptor that is readable while messages are pending, for the host's own

@@ -2,12 +2,13 @@
 //! returns a documented code; the work itself lives in `socket.rs` and `runtime.rs`.
 
 use crate::codes::*;
+use crate::compat;
 use crate::conn_config::ConnConfig;
 use crate::constants::*;
 use crate::ffi::{guard, ip_literal, read_addr, value_or_neg};
 use crate::options::Opt;
 use crate::resolver::Job;
-use crate::ring::PopError;
+use crate::ring::{PopError, REPLY};
 use crate::runtime::{self, Cmd};
 use crate::socket::{Kind, Sock};
 use crate::timers::{Timer, TimerKind};
@@ -139,21 +140,33 @@ pub unsafe extern "C" fn sock_conn_opts_init(opts: *mut sock_conn_opts) -> c_int
 /// `MSG_SOCK_SEND_CNF` follows), 0 when refused (no SEND_CNF; `sock_error(id)` says why:
 /// `ENOTCONN` before CONN_CNF or after close, `ENOBUFS` when the send queue is full,
 /// `EARG` for NULL data or a length of 0 or above the send queue size, `EBADID`).
-/// For UDP and RAW each accepted send is one datagram.
+/// For UDP and RAW each accepted send is one datagram. With `SOCK_COMPAT_SEND_CNF` (see
+/// `sock_set_compat`) a refusal is also answered by a SEND_CNF carrying its code.
 ///
 /// # Safety
 /// `data` is NULL or points at `len` readable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -> c_int {
     guard(0, || {
-        let Some((sh, sock)) = find(id) else { return 0 };
-        let bytes = if data.is_null() || len == 0 || len > SOCK_MAX_BUF as usize {
-            &[][..] // refused as EARG below, with the socket's error set
-        } else {
-            // SAFETY: non-NULL, and the caller promises `len` readable bytes.
-            unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+        let refusal = match find(id) {
+            Some((sh, sock)) => {
+                let bytes = if data.is_null() || len == 0 || len > SOCK_MAX_BUF as usize {
+                    &[][..] // refused as EARG below, with the socket's error set
+                } else {
+                    // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+                    unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+                };
+                match sock.send(&sh, bytes) {
+                    Ok(()) => return 1,
+                    Err(code) => code,
+                }
+            }
+            None => SOCK_ERR_EBADID,
         };
-        c_int::from(sock.send(&sh, bytes).is_ok())
+        if compat::enabled(SOCK_COMPAT_SEND_CNF) {
+            reply(MSG_SOCK_SEND_CNF, id, refusal);
+        }
+        0
     })
 }
 
@@ -183,11 +196,19 @@ pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c
 /// the connection is shut down and one `MSG_SOCK_CLOSE_CNF` follows. While connecting, it
 /// cancels: CONN_CNF with `SOCK_ERR_EABORT`, then CLOSE_CNF. Returns 1 when accepted, 0 when
 /// refused (`EALREADY` for a second close, `EBADID`). The id stays valid until `sock_destroy`.
+/// With `SOCK_COMPAT_CLOSE_CNF` (see `sock_set_compat`) a refused close (destroyed or
+/// unknown id, second close) returns 1 and is answered by a CLOSE_CNF with `SOCK_ERR_OK`.
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_close(id: c_int) -> c_int {
     guard(0, || {
-        let Some((sh, sock)) = find(id) else { return 0 };
-        c_int::from(sock.close(&sh).is_ok())
+        if let Some((sh, sock)) = find(id)
+            && sock.close(&sh).is_ok()
+        {
+            return 1;
+        }
+        let replied =
+            compat::enabled(SOCK_COMPAT_CLOSE_CNF) && reply(MSG_SOCK_CLOSE_CNF, id, SOCK_ERR_OK);
+        c_int::from(replied)
     })
 }
 
@@ -204,8 +225,9 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
             return 0;
         };
         sock.destroy();
-        if sock.has_messages_in_ring() {
-            sh.ring.discard(id);
+        if sock.has_messages_in_ring() || sh.replies.any() {
+            let replies = sh.ring.discard(id);
+            sh.replies.gone(replies);
         }
         1
     })
@@ -286,6 +308,18 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
                 Err(PopError::Closed) => return -runtime::STOPPED,
             };
             let m = entry.msg;
+            if m.id == MSG_TIMER {
+                sh.app_timers.taken(m.socket_index, entry.generation);
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { msg.write(m) };
+                return 1;
+            }
+            if entry.generation == REPLY {
+                sh.replies.gone(1);
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { msg.write(m) };
+                return 1;
+            }
             // A message whose socket was destroyed after it was taken is stale: skip it.
             let Some(sock) = sh.lookup_current(m.socket_index, entry.generation) else {
                 continue;
@@ -295,6 +329,51 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
             unsafe { msg.write(m) };
             return 1;
         }
+    })
+}
+
+/// Starts timer `timer_id` (any id from 0 to INT_MAX, chosen by the caller): after `ms`
+/// milliseconds one `MSG_TIMER` message, with `socket_index` = `timer_id`, comes through
+/// `sock_wait_msg` among the socket messages, as the firmware's `rtos.timer_start` does.
+/// Starting a timer that is running, or whose expiry is still in the ring, replaces it: only
+/// the new expiry comes. Returns 1, `-SOCK_ERR_EARG` (`timer_id` or `ms` negative) or
+/// `-SOCK_ERR_ENOBUFS` (`SOCK_MAX_TIMERS` timers running or expired and not yet taken).
+/// `sock_shutdown` cancels every timer.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_timer_start(timer_id: c_int, ms: c_int) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let started = runtime::get().and_then(|sh| sh.app_timers.start(&sh, timer_id, ms));
+        value_or_neg(started.map(|()| 1))
+    })
+}
+
+/// Stops timer `timer_id`. An expiry of it still in the ring is removed with it, so once this
+/// returns no `MSG_TIMER` of that timer comes (unless it is started again). Returns 1 when the
+/// timer was running or its expiry pending, 0 when there was neither (never started, already
+/// taken), `-SOCK_ERR_EARG` for a negative id.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_timer_stop(timer_id: c_int) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        if timer_id < 0 {
+            return -SOCK_ERR_EARG;
+        }
+        let Some(sh) = runtime::current() else {
+            return 0;
+        };
+        value_or_neg(sh.app_timers.stop(&sh, timer_id).map(c_int::from))
+    })
+}
+
+/// Turns the firmware's replies to refused calls on or off for the whole library: `flags` is
+/// 0 (the default: a refused call posts nothing) or an OR of `SOCK_COMPAT_CLOSE_CNF` and
+/// `SOCK_COMPAT_SEND_CNF` (`SOCK_COMPAT_FIRMWARE` for both; the Lua module sets it). Replies
+/// are posted for ids from 0 to `SOCK_MAX_SOCKETS_LIMIT`-1, at most `SOCK_MAX_COMPAT_REPLIES`
+/// in the ring at once. Kept across `sock_shutdown`. Returns the previous flags, or
+/// `-SOCK_ERR_EARG` for unknown bits.
+#[unsafe(no_mangle)]
+pub extern "C" fn sock_set_compat(flags: c_int) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        compat::set(flags).unwrap_or(-SOCK_ERR_EARG)
     })
 }
 
@@ -410,6 +489,14 @@ pub extern "C" fn sock_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_shutdown() {
     guard((), runtime::shutdown)
+}
+
+/// Posts a compatibility reply for a refused call on `id`; false if none could be posted.
+fn reply(msg_id: c_int, id: c_int, result: c_int) -> bool {
+    if !compat::is_socket_id(id) {
+        return false;
+    }
+    runtime::get().is_ok_and(|sh| sh.replies.post(&sh, msg_id, id, result))
 }
 
 fn find(id: c_int) -> Option<(Arc<runtime::Shared>, Arc<Sock>)> {

@@ -22,6 +22,9 @@ pub const MSG_SOCK_CLOSE_CNF: c_int = 33;
 pub const MSG_SOCK_CONN_CNF: c_int = 34;
 /// The peer ended the connection: `result` 0 for an orderly close, an error code otherwise.
 pub const MSG_SOCK_CLOSE_IND: c_int = 36;
+/// A timer started with `sock_timer_start` expired: `socket_index` holds the timer id (the
+/// firmware's `rtos.MSG_TIMER`, whose value this is).
+pub const MSG_TIMER: c_int = 5;
 
 /// Option level: the socket itself (lwIP's value).
 pub const SOCK_SOL_SOCKET: c_int = 0xfff;
@@ -69,3 +72,18 @@ pub const SOCK_DEFAULT_MAX_SOCKETS: c_int = 1024;
 pub const SOCK_MAX_SOCKETS_LIMIT: c_int = 1 << 20;
 /// The longest `addr` accepted, in bytes (a DNS name is at most 253).
 pub const SOCK_MAX_ADDR_LEN: c_int = 255;
+
+/// The most application timers (`sock_timer_start`) running or expired and not yet taken.
+pub const SOCK_MAX_TIMERS: c_int = 4096;
+
+/// `sock_set_compat`: every `sock_close` is answered by one `MSG_SOCK_CLOSE_CNF`, as on the
+/// firmware, also for an id already destroyed or already closing (result `SOCK_ERR_OK`).
+pub const SOCK_COMPAT_CLOSE_CNF: c_int = 1;
+/// `sock_set_compat`: a refused `sock_send` still returns 0 and is also answered by one
+/// `MSG_SOCK_SEND_CNF` whose `result` is the refusal's code and `send_len` 0.
+pub const SOCK_COMPAT_SEND_CNF: c_int = 2;
+/// `sock_set_compat`: both of the firmware's replies (what the Lua module sets).
+pub const SOCK_COMPAT_FIRMWARE: c_int = SOCK_COMPAT_CLOSE_CNF | SOCK_COMPAT_SEND_CNF;
+/// The most compatibility replies (see `sock_set_compat`) in the ring at once; beyond it a
+/// refused call gets no reply, as without compatibility.
+pub const SOCK_MAX_COMPAT_REPLIES: c_int = 4096;

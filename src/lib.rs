@@ -4,8 +4,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod api;
+mod app_timers;
 mod bytering;
 pub mod codes;
+mod compat;
 mod conn_config;
 pub mod constants;
 mod errno;
@@ -51,6 +53,12 @@ pub mod introspect {
             sh.timers.len(),
             buffers,
         ))
+    }
+
+    /// (application timers armed or pending, deadlines in the poll thread's heap).
+    pub fn timers() -> Option<(usize, usize)> {
+        let sh = crate::runtime::current()?;
+        Some((sh.app_timers.len(), sh.timers.len()))
     }
 
     pub fn max_sockets() -> usize {

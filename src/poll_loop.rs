@@ -11,6 +11,7 @@
 use crate::ring::{Entry, PopError};
 use crate::runtime::{Cmd, Shared, WAKE_TOKEN};
 use crate::socket::{Readiness, Sock, split_token};
+use crate::timers::TimerKind;
 use mio::{Events, Poll, Token};
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
@@ -86,7 +87,9 @@ fn housekeeping(sh: &Shared) {
         }
     }
     for timer in sh.timers.expired() {
-        if let Some(sock) = sh.lookup_current(timer.id, timer.generation) {
+        if timer.kind == TimerKind::App {
+            sh.app_timers.fire(sh, timer.id, timer.generation);
+        } else if let Some(sock) = sh.lookup_current(timer.id, timer.generation) {
             guarded(sh, &sock, || sock.on_timer(sh, timer.kind));
         }
     }

@@ -10,6 +10,7 @@
 //! that leaves messages behind passes the wake on. The `model` tests check this under every
 //! interleaving with loom (`RUSTFLAGS="--cfg loom" cargo test --lib ring::model`).
 
+use crate::constants::MSG_TIMER;
 use crate::types::sock_msg;
 #[cfg(loom)]
 use loom::sync::{Condvar, Mutex, MutexGuard};
@@ -20,12 +21,17 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// A message and the generation of the socket it belongs to.
+/// A message and the generation of what it belongs to: the socket's (socket messages), the
+/// timer's arming (`MSG_TIMER`), or `REPLY` for a compatibility reply that belongs to no
+/// socket state (see `compat.rs`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
     pub msg: sock_msg,
     pub generation: u32,
 }
+
+/// The generation of compatibility replies; socket and timer generations start at 1.
+pub(crate) const REPLY: u32 = 0;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PopError {
@@ -124,10 +130,25 @@ impl Ring {
         }
     }
 
-    /// Drops every pending message of socket `id` (its `sock_destroy`).
-    pub(crate) fn discard(&self, id: i32) {
+    /// Drops every pending message of socket `id` (its `sock_destroy`); timer expiries, whose
+    /// `socket_index` is a timer id, are spared. Returns how many compatibility replies went.
+    pub(crate) fn discard(&self, id: i32) -> usize {
         let mut st = self.lock();
-        st.queue.retain(|e| e.msg.socket_index != id);
+        let mut replies = 0;
+        st.queue.retain(|e| {
+            let drop = e.msg.socket_index == id && e.msg.id != MSG_TIMER;
+            replies += usize::from(drop && e.generation == REPLY);
+            !drop
+        });
+        sync_fd(&mut st);
+        replies
+    }
+
+    /// Drops the pending expiry of timer `id`, if any (its `sock_timer_stop` or restart).
+    pub(crate) fn discard_timer(&self, id: i32) {
+        let mut st = self.lock();
+        st.queue
+            .retain(|e| !(e.msg.id == MSG_TIMER && e.msg.socket_index == id));
         sync_fd(&mut st);
     }
 
@@ -313,6 +334,31 @@ mod tests {
             seen.push(e.msg.recv_len);
         }
         assert_eq!(seen, vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn socket_and_timer_discards_keep_to_their_own() {
+        let ring = Ring::default();
+        let timer = |id| Entry {
+            msg: sock_msg {
+                id: MSG_TIMER,
+                socket_index: id,
+                ..Default::default()
+            },
+            generation: 7,
+        };
+        let mut socket_msg = entry(3, 0);
+        socket_msg.generation = 9;
+        ring.push(timer(3));
+        ring.push(socket_msg);
+        ring.push(entry(3, 1)); // a compatibility reply (generation REPLY)
+        ring.push(timer(4));
+        assert_eq!(ring.discard(3), 1, "one reply of socket 3 went");
+        assert_eq!(ring.len(), 2, "timer 3 was spared by socket 3's discard");
+        ring.discard_timer(3);
+        let left = ring.pop(Some(Duration::ZERO)).unwrap().unwrap();
+        assert_eq!((left.msg.id, left.msg.socket_index), (MSG_TIMER, 4));
+        assert_eq!(ring.len(), 0);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The running instance: shared state, the poll thread's start and stop, and the global handle
 //! that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
 
+use crate::app_timers::AppTimers;
 use crate::codes::*;
+use crate::compat::Replies;
 use crate::constants::SOCK_DEFAULT_MAX_SOCKETS;
 use crate::poll_loop;
 use crate::resolver::Resolver;
@@ -31,6 +33,8 @@ pub(crate) struct Shared {
     pub ring: Ring,
     pub table: RwLock<Table<Sock>>,
     pub timers: Timers,
+    pub app_timers: AppTimers,
+    pub replies: Replies,
     pub registry: Registry,
     pub resolver: Resolver,
     waker: Waker,
@@ -193,6 +197,8 @@ fn start() -> std::io::Result<Runtime> {
         ring: Ring::default(),
         table: RwLock::new(Table::new(MAX_SOCKETS.load(Ordering::Relaxed))),
         timers: Timers::default(),
+        app_timers: AppTimers::default(),
+        replies: Replies::default(),
         registry: poll.registry().try_clone()?,
         resolver: Resolver::default(),
         waker,

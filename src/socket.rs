@@ -356,6 +356,7 @@ impl Sock {
                     st.ack_timer_armed = false;
                     st.check_acks(cx);
                 }
+                TimerKind::App => {} // application timers are not a socket's (app_timers.rs)
             }
             Ok(())
         });

@@ -1,5 +1,5 @@
-//! Deadlines the poll thread keeps: connect timeouts, close timeouts and the acknowledgement
-//! poll. Any thread may add one; the poll thread sleeps until the earliest.
+//! Deadlines the poll thread keeps: connect timeouts, close timeouts, the acknowledgement poll
+//! and application timers. Any thread may add one; the poll thread sleeps until the earliest.
 
 use parking_lot::Mutex;
 use std::cmp::Reverse;
@@ -16,6 +16,8 @@ pub(crate) enum TimerKind {
     AckPoll,
     /// Stop waiting for a TLS 1.3 server's verdict on our client certificate.
     TlsVerdict,
+    /// An application timer (`sock_timer_start`): `id` is the timer id, `generation` its arming.
+    App,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,6 +74,11 @@ impl Timers {
 
     pub(crate) fn len(&self) -> usize {
         self.heap.lock().len()
+    }
+
+    /// Keeps only the timers `keep` accepts (drops stale entries in one pass).
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&Timer) -> bool) {
+        self.heap.lock().retain(|Reverse(t)| keep(t));
     }
 }
 

@@ -25,6 +25,7 @@ pub fn session() -> Session {
     let guard = SERIAL.lock();
     sock_shutdown();
     sock_set_max_sockets(SOCK_DEFAULT_MAX_SOCKETS);
+    sock_set_compat(0);
     Session(guard)
 }
 
