@@ -329,9 +329,16 @@
 #define SOCK_COMPAT_SEND_CNF 2
 
 /**
- * `sock_set_compat`: both of the firmware's replies (what the Lua module sets).
+ * `sock_set_compat`: a CLOSE_IND ends the connection for sending, as on the firmware (which
+ * closes the socket when it reports CLOSE_IND): a later `sock_send` is refused with
+ * `SOCK_ERR_ECLSD`. Without it a peer's orderly close leaves our direction open.
  */
-#define SOCK_COMPAT_FIRMWARE (SOCK_COMPAT_CLOSE_CNF | SOCK_COMPAT_SEND_CNF)
+#define SOCK_COMPAT_CLOSE_IND 4
+
+/**
+ * `sock_set_compat`: all of the firmware's behaviours above (what the Lua module sets).
+ */
+#define SOCK_COMPAT_FIRMWARE ((SOCK_COMPAT_CLOSE_CNF | SOCK_COMPAT_SEND_CNF) | SOCK_COMPAT_CLOSE_IND)
 
 /**
  * The most compatibility replies (see `sock_set_compat`) in the ring at once; beyond it a
@@ -587,9 +594,10 @@ int sock_timer_start(int timer_id, int ms);
 int sock_timer_stop(int timer_id);
 
 /**
- * Turns the firmware's replies to refused calls on or off for the whole library: `flags` is
- * 0 (the default: a refused call posts nothing) or an OR of `SOCK_COMPAT_CLOSE_CNF` and
- * `SOCK_COMPAT_SEND_CNF` (`SOCK_COMPAT_FIRMWARE` for both; the Lua module sets it). Replies
+ * Turns the firmware's behaviours on or off for the whole library: `flags` is 0 (the
+ * default: the strict C contract, where a refused call posts nothing) or an OR of
+ * `SOCK_COMPAT_CLOSE_CNF`, `SOCK_COMPAT_SEND_CNF` and `SOCK_COMPAT_CLOSE_IND`
+ * (`SOCK_COMPAT_FIRMWARE` for all; the Lua module sets it). Replies
  * are posted for ids from 0 to `SOCK_MAX_SOCKETS_LIMIT`-1, at most `SOCK_MAX_COMPAT_REPLIES`
  * in the ring at once. Kept across `sock_shutdown`. Returns the previous flags, or
  * `-SOCK_ERR_EARG` for unknown bits.

@@ -364,9 +364,10 @@ pub extern "C" fn sock_timer_stop(timer_id: c_int) -> c_int {
     })
 }
 
-/// Turns the firmware's replies to refused calls on or off for the whole library: `flags` is
-/// 0 (the default: a refused call posts nothing) or an OR of `SOCK_COMPAT_CLOSE_CNF` and
-/// `SOCK_COMPAT_SEND_CNF` (`SOCK_COMPAT_FIRMWARE` for both; the Lua module sets it). Replies
+/// Turns the firmware's behaviours on or off for the whole library: `flags` is 0 (the
+/// default: the strict C contract, where a refused call posts nothing) or an OR of
+/// `SOCK_COMPAT_CLOSE_CNF`, `SOCK_COMPAT_SEND_CNF` and `SOCK_COMPAT_CLOSE_IND`
+/// (`SOCK_COMPAT_FIRMWARE` for all; the Lua module sets it). Replies
 /// are posted for ids from 0 to `SOCK_MAX_SOCKETS_LIMIT`-1, at most `SOCK_MAX_COMPAT_REPLIES`
 /// in the ring at once. Kept across `sock_shutdown`. Returns the previous flags, or
 /// `-SOCK_ERR_EARG` for unknown bits.

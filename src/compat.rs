@@ -1,10 +1,12 @@
 //! The firmware's replies to calls this library refuses (`sock_set_compat`).
 //!
 //! On the firmware every `sock_close` posts a CLOSE_CNF for the slot, whatever its state
-//! (openLuat `platform_socket_close`), and a send that cannot be done posts a failed SEND_CNF;
-//! the firmware's Lua `socket` library waits for those messages without a timeout (close) or
-//! for two minutes (send). The C contract here is stricter (a refused call posts nothing), so
-//! the firmware's behaviour is a library-wide option that the Lua module turns on.
+//! (openLuat `platform_socket_close`), a send that cannot be done posts a failed SEND_CNF, and
+//! taking a CLOSE_IND closes the socket, so later sends fail. The firmware's Lua `socket`
+//! library waits for those messages without a timeout (close) or for two minutes (send). The
+//! C contract here is stricter (a refused call posts nothing; a peer's orderly close leaves
+//! our direction open), so the firmware's behaviour is a library-wide option that the Lua
+//! module turns on.
 //!
 //! A reply belongs to no socket state: it goes into the ring with the generation `REPLY` and
 //! is handed out as it is. Replies in the ring are bounded by `SOCK_MAX_COMPAT_REPLIES`; past

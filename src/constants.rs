@@ -82,8 +82,13 @@ pub const SOCK_COMPAT_CLOSE_CNF: c_int = 1;
 /// `sock_set_compat`: a refused `sock_send` still returns 0 and is also answered by one
 /// `MSG_SOCK_SEND_CNF` whose `result` is the refusal's code and `send_len` 0.
 pub const SOCK_COMPAT_SEND_CNF: c_int = 2;
-/// `sock_set_compat`: both of the firmware's replies (what the Lua module sets).
-pub const SOCK_COMPAT_FIRMWARE: c_int = SOCK_COMPAT_CLOSE_CNF | SOCK_COMPAT_SEND_CNF;
+/// `sock_set_compat`: a CLOSE_IND ends the connection for sending, as on the firmware (which
+/// closes the socket when it reports CLOSE_IND): a later `sock_send` is refused with
+/// `SOCK_ERR_ECLSD`. Without it a peer's orderly close leaves our direction open.
+pub const SOCK_COMPAT_CLOSE_IND: c_int = 4;
+/// `sock_set_compat`: all of the firmware's behaviours above (what the Lua module sets).
+pub const SOCK_COMPAT_FIRMWARE: c_int =
+    SOCK_COMPAT_CLOSE_CNF | SOCK_COMPAT_SEND_CNF | SOCK_COMPAT_CLOSE_IND;
 /// The most compatibility replies (see `sock_set_compat`) in the ring at once; beyond it a
 /// refused call gets no reply, as without compatibility.
 pub const SOCK_MAX_COMPAT_REPLIES: c_int = 4096;

@@ -414,6 +414,9 @@ impl Sock {
             if !writable_phase {
                 return refuse(st, SOCK_ERR_ENOTCONN);
             }
+            if st.close_ind_posted && crate::compat::enabled(SOCK_COMPAT_CLOSE_IND) {
+                return refuse(st, SOCK_ERR_ECLSD);
+            }
             if self.sends_outstanding.load(Ordering::Acquire) >= self.cfg.max_sends
                 || st.queued_bytes + data.len() > self.cfg.snd_buf
             {

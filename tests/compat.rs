@@ -135,3 +135,26 @@ fn replies_in_the_ring_are_bounded() {
     assert_eq!(sock_close(77), 1, "room again once they are taken");
     expect(MSG_SOCK_CLOSE_CNF, 77, SOCK_ERR_OK);
 }
+
+#[test]
+fn close_ind_ends_sending_only_with_its_flag() {
+    let _s = session();
+    let server = tcp_server(2, drop); // each connection is closed at once (FIN)
+    for flags in [0, SOCK_COMPAT_CLOSE_IND | SOCK_COMPAT_SEND_CNF] {
+        sock_set_compat(flags);
+        let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+        expect(MSG_SOCK_CLOSE_IND, id, SOCK_ERR_OK);
+        if flags == 0 {
+            assert_eq!(send(id, b"half-closed"), 1, "our direction stays open");
+            assert_eq!(next().id, MSG_SOCK_SEND_CNF);
+        } else {
+            assert_eq!(send(id, b"after CLOSE_IND"), 0);
+            assert_eq!(sock_error(id), SOCK_ERR_ECLSD);
+            expect(MSG_SOCK_SEND_CNF, id, SOCK_ERR_ECLSD);
+        }
+        assert_eq!(sock_close(id), 1);
+        expect(MSG_SOCK_CLOSE_CNF, id, SOCK_ERR_OK);
+        assert_eq!(sock_destroy(id), 1);
+    }
+    server.join();
+}

@@ -1,9 +1,15 @@
 /*
  * Lua 5.1 bindings for libsocketcore: the modules `socketcore` and `rtos`, with the original
  * Luat firmware's Lua interface (argument order type, addr, port; integer results; messages
- * as tables from rtos.receive). One shared object provides both: `require "socketcore"`
- * also registers `rtos` (globals `socketcore` and `rtos`, as on the firmware), and rtos.so is
- * a link to the same file for scripts that `require "rtos"` first.
+ * as tables from rtos.receive; rtos timers whose expiries rtos.receive returns as
+ * rtos.MSG_TIMER, id). One shared object provides both: `require "socketcore"` also
+ * registers `rtos` (globals `socketcore` and `rtos`, as on the firmware), and rtos.so is a
+ * link to the same file for scripts that `require "rtos"` first.
+ *
+ * The firmware's answers to refused calls are kept (the library's SOCK_COMPAT_FIRMWARE):
+ * every sock_close is answered by a CLOSE_CNF, every refused sock_send by a failed SEND_CNF,
+ * and sends after a CLOSE_IND fail, so the firmware's socket library, which waits for those
+ * messages, never hangs.
  *
  * No Lua code ever runs on a library thread: every result is taken on the caller's thread
  * by rtos.receive (sock_wait_msg).
@@ -19,8 +25,12 @@
 #define LSC_EXPORT __attribute__((visibility("default")))
 #define REGISTRY_GUARD "socketcore.shutdown_guard"
 
-/* MSG value rtos.receive returns when nothing came in time (any table is a message). */
-#define LSC_MSG_TIMEOUT 0
+/* What rtos.receive returns when nothing came in time: the firmware's
+ * rtos.WAIT_MSG_TIMEOUT (MSG_ID_RTOS_WAIT_MSG_TIMEOUT, the value before MSG_TIMER). */
+#define LSC_WAIT_MSG_TIMEOUT 4
+/* The firmware's platform results, as rtos.timer_start returns them. */
+#define LSC_PLATFORM_OK 1
+#define LSC_PLATFORM_ERR 0
 
 /* An integer argument that fits a C int: a non-integral or out-of-range number is an error. */
 static int check_int(lua_State *L, int idx)
@@ -100,7 +110,7 @@ static int l_sock_conn(lua_State *L)
 
 /*
  * socketcore.sock_conn_ext(type, addr, port[, cert][, rcvBufferSize][, insist][, local_port]
- *                          [, hostNameFlag]) -> id, or a negative code.
+ *                          [, hostNameFlag]) -> id, or -1 and the code saying why.
  *
  * The fourth argument is the cert table for TLS and the receive buffer size otherwise, as the
  * firmware's socket library calls it:
@@ -129,7 +139,16 @@ static int l_sock_conn_ext(lua_State *L)
     if (type == SOCK_TYPE_SSL && opt_flag(L, base + 1, 0)) opts.tls_verify = SOCK_TLS_VERIFY_NO_HOSTNAME;
     (void)opt_flag(L, base + 3, 0); /* hostNameFlag: checked for type, otherwise unused */
 
-    lua_pushinteger(L, ok ? sock_conn_ext(type, port, addr, c, &opts) : -SOCK_ERR_EARG);
+    int id = ok ? sock_conn_ext(type, port, addr, c, &opts) : -SOCK_ERR_EARG;
+    if (id < 0) {
+        /* The firmware returns -1 for every refusal but one: -2 means "the name did not
+         * resolve at once" and sends its socket library to an HTTP DNS service on the
+         * internet. Refusals here are all -1; the reason comes second. */
+        lua_pushinteger(L, -1);
+        lua_pushinteger(L, -id);
+        return 2;
+    }
+    lua_pushinteger(L, id);
     return 1;
 }
 
@@ -167,15 +186,35 @@ static int l_sock_recv(lua_State *L)
     return 1;
 }
 
+/* socketcore.sock_close(id) -> 1: one CLOSE_CNF follows, also for an id already destroyed or
+ * closing (the firmware's platform_socket_close posts one whatever the slot's state). */
 static int l_sock_close(lua_State *L)
 {
     lua_pushinteger(L, sock_close(check_int(L, 1)));
     return 1;
 }
 
+/* socketcore.sock_destroy(id) -> 1, as on the firmware, whether or not the id existed. */
 static int l_sock_destroy(lua_State *L)
 {
-    lua_pushinteger(L, sock_destroy(check_int(L, 1)));
+    (void)sock_destroy(check_int(L, 1));
+    lua_pushinteger(L, 1);
+    return 1;
+}
+
+/* socketcore.sock_set_max_sockets(max) -> 0, or a negative code (host addition: the firmware
+ * had a fixed number of sockets). */
+static int l_sock_set_max_sockets(lua_State *L)
+{
+    lua_pushinteger(L, sock_set_max_sockets(check_int(L, 1)));
+    return 1;
+}
+
+/* socketcore.sock_set_compat(flags) -> the previous flags, or a negative code (host addition:
+ * 0 gives the C library's strict contract, where refused calls post nothing). */
+static int l_sock_set_compat(lua_State *L)
+{
+    lua_pushinteger(L, sock_set_compat(check_int(L, 1)));
     return 1;
 }
 
@@ -216,8 +255,9 @@ static int l_sock_shutdown(lua_State *L)
     return 0;
 }
 
-/* rtos.receive([timeout_ms]) -> message table, or rtos.MSG_TIMEOUT, or nil, code, text.
- * timeout_ms: rtos.INF_TIMEOUT (-1, the default) waits forever, 0 polls. */
+/* rtos.receive([timeout_ms]) -> a socket message as a table; rtos.MSG_TIMER and the timer
+ * id for a timer's expiry; rtos.WAIT_MSG_TIMEOUT when nothing came in time; nil, code, text
+ * on an error. timeout_ms: rtos.INF_TIMEOUT (-1, the default) waits forever, 0 polls. */
 static int l_rtos_receive(lua_State *L)
 {
     lua_Number t = lua_isnoneornil(L, 1) ? -1 : luaL_checknumber(L, 1);
@@ -228,7 +268,7 @@ static int l_rtos_receive(lua_State *L)
 
     int r = sock_wait_msg(&m, timeout);
     if (r == 0) {
-        lua_pushinteger(L, LSC_MSG_TIMEOUT);
+        lua_pushinteger(L, LSC_WAIT_MSG_TIMEOUT);
         return 1;
     }
     if (r < 0) {
@@ -236,6 +276,11 @@ static int l_rtos_receive(lua_State *L)
         lua_pushinteger(L, -r);
         lua_pushstring(L, sock_strerror(-r));
         return 3;
+    }
+    if (m.id == MSG_TIMER) {
+        lua_pushinteger(L, MSG_TIMER);
+        lua_pushinteger(L, m.socket_index);
+        return 2;
     }
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, m.id);
@@ -249,6 +294,51 @@ static int l_rtos_receive(lua_State *L)
     lua_pushinteger(L, m.send_len);
     lua_setfield(L, -2, "send_len");
     return 1;
+}
+
+/* rtos.timer_start(id, ms) -> 1 (started; rtos.receive later returns rtos.MSG_TIMER, id) or 0.
+ * Starting a running timer restarts it: only the new expiry comes. */
+static int l_rtos_timer_start(lua_State *L)
+{
+    int id = check_int(L, 1), ms = check_int(L, 2);
+    lua_pushinteger(L, sock_timer_start(id, ms) == 1 ? LSC_PLATFORM_OK : LSC_PLATFORM_ERR);
+    return 1;
+}
+
+/* rtos.timer_stop(id) -> 1, as on the firmware. An expiry of the timer that rtos.receive has
+ * not returned yet is withdrawn: none comes after this. */
+static int l_rtos_timer_stop(lua_State *L)
+{
+    (void)sock_timer_stop(check_int(L, 1));
+    lua_pushinteger(L, LSC_PLATFORM_OK);
+    return 1;
+}
+
+/* rtos.poweron_reason() -> rtos.POWERON_KEY: a host "powers on" when the script starts. */
+static int l_rtos_poweron_reason(lua_State *L)
+{
+    lua_pushinteger(L, 0);
+    return 1;
+}
+
+/* rtos.poweron(flag): the host's network is always on; nothing to start. */
+static int l_rtos_poweron(lua_State *L)
+{
+    (void)check_int(L, 1);
+    return 0;
+}
+
+/* rtos.get_version() -> "socketcore-host_<library version>". */
+static int l_rtos_get_version(lua_State *L)
+{
+    lua_pushfstring(L, "socketcore-host_%s", sock_version());
+    return 1;
+}
+
+/* rtos.restart(): a host process is not rebooted from Lua; raise an error the script sees. */
+static int l_rtos_restart(lua_State *L)
+{
+    return luaL_error(L, "rtos.restart: a host cannot restart (the script asked for a reboot)");
 }
 
 /* rtos.tick() -> milliseconds from a monotonic clock (for timers in Lua). */
@@ -305,27 +395,47 @@ static const luaL_Reg socketcore_funcs[] = {
     { "sock_close", l_sock_close },       { "sock_destroy", l_sock_destroy },
     { "sock_setopt", l_sock_setopt },     { "sock_error", l_sock_error },
     { "sock_strerror", l_sock_strerror }, { "sock_version", l_sock_version },
-    { "sock_shutdown", l_sock_shutdown }, { NULL, NULL },
+    { "sock_shutdown", l_sock_shutdown }, { "sock_set_compat", l_sock_set_compat },
+    { "sock_set_max_sockets", l_sock_set_max_sockets }, { NULL, NULL },
 };
 
 static const luaL_Reg rtos_funcs[] = {
     { "receive", l_rtos_receive },
+    { "timer_start", l_rtos_timer_start },
+    { "timer_stop", l_rtos_timer_stop },
     { "tick", l_rtos_tick },
     { "sleep", l_rtos_sleep },
+    { "poweron_reason", l_rtos_poweron_reason },
+    { "poweron", l_rtos_poweron },
+    { "get_version", l_rtos_get_version },
+    { "restart", l_rtos_restart },
     { NULL, NULL },
 };
 
 LSC_EXPORT int luaopen_rtos(lua_State *L)
 {
     install_guard(L);
+    (void)sock_set_compat(SOCK_COMPAT_FIRMWARE);
     luaL_register(L, "rtos", rtos_funcs);
     set_int(L, "MSG_SOCK_RECV_IND", MSG_SOCK_RECV_IND);
     set_int(L, "MSG_SOCK_SEND_CNF", MSG_SOCK_SEND_CNF);
     set_int(L, "MSG_SOCK_CLOSE_CNF", MSG_SOCK_CLOSE_CNF);
     set_int(L, "MSG_SOCK_CONN_CNF", MSG_SOCK_CONN_CNF);
     set_int(L, "MSG_SOCK_CLOSE_IND", MSG_SOCK_CLOSE_IND);
-    set_int(L, "MSG_TIMEOUT", LSC_MSG_TIMEOUT);
+    set_int(L, "WAIT_MSG_TIMEOUT", LSC_WAIT_MSG_TIMEOUT);
+    set_int(L, "MSG_TIMEOUT", LSC_WAIT_MSG_TIMEOUT); /* this module's earlier name */
+    set_int(L, "MSG_TIMER", MSG_TIMER);
     set_int(L, "INF_TIMEOUT", -1);
+    /* Power-on reasons, in the firmware's order. */
+    set_int(L, "POWERON_KEY", 0);
+    set_int(L, "POWERON_CHARGER", 1);
+    set_int(L, "POWERON_ALARM", 2);
+    set_int(L, "POWERON_RESTART", 3);
+    set_int(L, "POWERON_OTHER", 4);
+    set_int(L, "POWERON_UNKNOWN", 5);
+    set_int(L, "POWERON_EXCEPTION", 6);
+    set_int(L, "POWERON_HOST", 7);
+    set_int(L, "POWERON_WATCHDOG", 8);
     return 1;
 }
 
@@ -342,6 +452,10 @@ LSC_EXPORT int luaopen_socketcore(lua_State *L)
     set_int(L, "SOCK_TYPE_UDP", SOCK_TYPE_UDP);
     set_int(L, "SOCK_TYPE_SSL", SOCK_TYPE_SSL);
     set_int(L, "SOCK_TYPE_RAW", SOCK_TYPE_RAW);
+    set_int(L, "SOCK_COMPAT_CLOSE_CNF", SOCK_COMPAT_CLOSE_CNF);
+    set_int(L, "SOCK_COMPAT_SEND_CNF", SOCK_COMPAT_SEND_CNF);
+    set_int(L, "SOCK_COMPAT_CLOSE_IND", SOCK_COMPAT_CLOSE_IND);
+    set_int(L, "SOCK_COMPAT_FIRMWARE", SOCK_COMPAT_FIRMWARE);
     /* Option levels and names: the original (lwIP) numbers. */
     set_int(L, "SOL_SOCKET", SOCK_SOL_SOCKET);
     set_int(L, "IPPROTO_TCP", SOCK_IPPROTO_TCP);

@@ -13,7 +13,9 @@ writes a private CA (ca.pem), a server certificate for localhost/127.0.0.1 signe
 (other_ca.pem), using the openssl command line tool.
 
 Servers: tcp = TCP echo; udp = UDP echo (same number); whoami = sends "HOST PORT\\n" of the
-client and closes; tls = TLS echo with server.pem; mtls = TLS echo that requires a client
+client and closes; reset = echoes the first chunk it reads, then resets the connection (RST);
+hold = accepts and never reads (the client's sends back up), until the client closes;
+tls = TLS echo with server.pem; mtls = TLS echo that requires a client
 certificate signed by ca.pem.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -77,6 +80,8 @@ class Servers:
         self._serve_stream(tcp, self._echo)
         self._spawn(self._udp_echo, udp)
         self.ports["whoami"] = self._listen_stream("whoami", self._whoami)
+        self.ports["reset"] = self._listen_stream("reset", self._reset)
+        self.ports["hold"] = self._listen_stream("hold", self._hold)
         if certs:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(certs["server.pem"], certs["server.key"])
@@ -154,6 +159,23 @@ class Servers:
 
     def _whoami(self, conn: socket.socket, addr) -> None:
         conn.sendall(f"{addr[0]} {addr[1]}\n".encode())
+
+    def _reset(self, conn: socket.socket, addr) -> None:
+        data = conn.recv(65536)
+        if data:
+            conn.sendall(data)
+            time.sleep(0.05)  # let the echo leave before the reset
+        # Linger 0: close sends RST instead of FIN.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def _hold(self, conn: socket.socket, addr) -> None:
+        # Waits (not reading) until the client goes away or the servers stop.
+        while not self._stop.wait(0.2):
+            try:
+                if conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                    return
+            except BlockingIOError:
+                pass
 
     def _udp_echo(self, udp: socket.socket) -> None:
         udp.settimeout(0.2)
