@@ -39,6 +39,16 @@ for t in test_api test_failures test_tcp test_udp test_tls test_firmware; do
     tally "$t" $?
 done
 
+# The README's Lua example: the same text as bindings/lua/examples/firmware_tcp.lua, and it runs.
+example=$here/../examples/firmware_tcp.lua
+if awk '/^A complete program in the firmware/ {f = 1} f && /^```lua$/ {p = 1; next} p && /^```$/ {exit} p' \
+        "$here/../../../README.md" | cmp -s - "$example" &&
+    timeout 60 lua5.1 "$example" "$SC_TCP_PORT" | grep -qx "echo: hello from a Luat task"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "lua: the README's example differs from $example or failed"
+fi
+
 # An unresolvable name, in a network namespace of our own whose resolv.conf points at a tiny
 # NXDOMAIN server on its loopback: no query can leave the machine.
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then

@@ -1,0 +1,2 @@
+--- Host stand-in for the firmware's `clib` module (C-side helpers the firmware's sys loads):
+-- nothing is needed on a host.

@@ -1,0 +1,2 @@
+--- Host stand-in for the firmware's `patch` module (its fixes to the firmware's Lua): nothing
+-- to patch on a host.
