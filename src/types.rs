@@ -22,9 +22,9 @@ pub struct sock_cert {
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct sock_msg {
-    /// `MSG_SOCK_*`.
+    /// `MSG_SOCK_*`, or `MSG_TIMER`.
     pub id: c_int,
-    /// The socket id the message is about.
+    /// The socket id the message is about (for `MSG_TIMER`, the timer id).
     pub socket_index: c_int,
     /// `SOCK_ERR_OK` or the code saying what failed.
     pub result: c_int,

@@ -5,7 +5,8 @@
 //! any panic, also one the library would catch) it checks the documented contract as it goes:
 //! return values of each call for live and dead ids, exactly-once message rules (CONN_CNF,
 //! CLOSE_CNF and CLOSE_IND at most once, SEND_CNF one per accepted send in order, no message
-//! for an id that is not live, no RECV_IND before the previous one was read), out-parameters
+//! for an id that is not live, no RECV_IND before the previous one was read, one MSG_TIMER per
+//! timer start unless it was stopped or restarted first), out-parameters
 //! untouched on failure, buffer bounds in sock_stats, and the bytes echoed back by the TCP,
 //! TLS and UDP echo peers byte for byte.
 //!
@@ -24,7 +25,7 @@ mod peers;
 
 use libfuzzer_sys::fuzz_target;
 use socketcore::*;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::mem::{offset_of, size_of};
 use std::net::IpAddr;
@@ -231,6 +232,8 @@ impl Model {
 
 struct World {
     live: BTreeMap<c_int, Model>,
+    /// Timers started and neither stopped, restarted away nor taken: each owes one MSG_TIMER.
+    timers: BTreeSet<c_int>,
     dead: Vec<c_int>,
     limit: usize,
     big_sends: u32,
@@ -274,6 +277,14 @@ impl World {
             (0..=SOCK_ERR_EPANIC - 1).contains(&m.result),
             "message result out of range or EPANIC: {m:?}"
         );
+        if m.id == MSG_TIMER {
+            assert_eq!(m.result, SOCK_ERR_OK, "timer message with a result: {m:?}");
+            assert!(
+                self.timers.remove(&m.socket_index),
+                "MSG_TIMER of a timer not running (stopped, taken already, never started): {m:?}"
+            );
+            return;
+        }
         let Some(s) = self.live.get_mut(&m.socket_index) else {
             panic!("message for an id that is not live: {m:?}");
         };
@@ -1164,6 +1175,7 @@ fn op_misc(w: &mut World, inp: &mut Input) {
                 Some(_) => assert!([0, 1, -SOCK_ERR_EINVAL].contains(&r), "resumed {r}"),
             }
         }
+        6 => op_timer(w, inp),
         _ => {
             let id = w.id(inp);
             let e = sock_error(id);
@@ -1172,6 +1184,32 @@ fn op_misc(w: &mut World, inp: &mut Input) {
             } else {
                 assert_eq!(e, SOCK_ERR_EBADID, "sock_error of dead id {id}");
             }
+        }
+    }
+}
+
+/// sock_timer_start / sock_timer_stop on a few timer ids (some equal to socket ids): each
+/// start owes exactly one MSG_TIMER, unless stopped or restarted before it is taken.
+fn op_timer(w: &mut World, inp: &mut Input) {
+    let b = inp.byte();
+    let id = if b % 16 == 15 { -1 } else { (b % 4) as c_int };
+    if b & 0x80 != 0 {
+        let r = sock_timer_stop(id);
+        trace!("sock_timer_stop({id}) -> {r}");
+        if id < 0 {
+            assert_eq!(r, -SOCK_ERR_EARG);
+        } else {
+            assert_eq!(r, c_int::from(w.timers.remove(&id)), "sock_timer_stop({id})");
+        }
+    } else {
+        let ms = (inp.byte() % 24) as c_int;
+        let r = sock_timer_start(id, ms);
+        trace!("sock_timer_start({id}, {ms}) -> {r}");
+        if id < 0 {
+            assert_eq!(r, -SOCK_ERR_EARG);
+        } else {
+            assert_eq!(r, 1, "sock_timer_start({id}, {ms})");
+            w.timers.insert(id);
         }
     }
 }
@@ -1216,6 +1254,7 @@ fn op_pause(w: &mut World, inp: &mut Input) {
 fn shutdown(w: &mut World) {
     trace!("sock_shutdown()");
     sock_shutdown();
+    w.timers.clear(); // shutdown cancels every timer
     let ids: Vec<c_int> = w.live.keys().copied().collect();
     for id in ids {
         w.forget(id);
@@ -1232,6 +1271,7 @@ fn run(data: &[u8]) {
     let mut inp = Input { data, pos: 0 };
     let mut w = World {
         live: BTreeMap::new(),
+        timers: BTreeSet::new(),
         dead: Vec::new(),
         limit: SOCK_DEFAULT_MAX_SOCKETS as usize,
         big_sends: 0,

@@ -22,7 +22,7 @@ from . import _ffi
 from ._ffi import SockCert, SockConnOpts, SockMsg, SockStats, candidates, loaded_path, unload
 from ._router import Message
 from .client import (Cert, Socket, create_connection, messages, msg_fd, open_socket, shutdown,
-                     strerror, version, wait_msg)
+                     strerror, timer_start, timer_stop, version, wait_msg)
 from .constants import (INF_TIMEOUT, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_REUSEADDR,
                         SO_SNDBUF, SOL_SOCKET, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
                         TCP_NODELAY, Err, MsgId, SockType, TlsVerify)
@@ -43,5 +43,6 @@ __all__ = [
     "SockConnOpts", "SockMsg", "SockStats", "SockType", "Socket", "SocketCoreError",
     "SocketTimeoutError", "TCP_KEEPCNT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_NODELAY",
     "TlsVerify", "candidates", "create_connection", "lib", "loaded_path", "messages", "msg_fd",
-    "open_socket", "shutdown", "strerror", "unload", "version", "wait_msg",
+    "open_socket", "shutdown", "strerror", "timer_start", "timer_stop", "unload", "version",
+    "wait_msg",
 ]

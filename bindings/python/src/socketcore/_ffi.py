@@ -94,11 +94,13 @@ PROTOTYPES = {
     "sock_msg_fd": (_c_int, []),
     "sock_stats": (_c_int, [_c_int, ctypes.POINTER(SockStats)]),
     "sock_set_max_sockets": (_c_int, [_c_int]),
+    "sock_timer_start": (_c_int, [_c_int, _c_int]),
+    "sock_timer_stop": (_c_int, [_c_int]),
     "sock_strerror": (_c_char_p, [_c_int]),
     "sock_version": (_c_char_p, []),
     "sock_shutdown": (None, []),
 }
-OPTIONAL = {"sock_stats", "sock_set_max_sockets"}
+OPTIONAL = {"sock_stats", "sock_set_max_sockets", "sock_timer_start", "sock_timer_stop"}
 
 _lock = threading.RLock()
 _lib: Optional[ctypes.CDLL] = None

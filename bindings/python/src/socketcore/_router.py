@@ -69,7 +69,8 @@ class Router:
             # messages for this id taken before it was registered
             keep: Deque[Message] = deque()
             for m in self._unclaimed:
-                (keep.append(m) if m.socket_index != sid else self._deliver(m))
+                (keep.append(m) if m.socket_index != sid or m.id == MsgId.TIMER
+                 else self._deliver(m))
             self._unclaimed = keep
 
     def unregister(self, sid: int) -> None:
@@ -94,7 +95,8 @@ class Router:
 
     # -- routing --------------------------------------------------------------------------
     def _deliver(self, m: Message) -> None:  # with self._cond held
-        sink = self._sinks.get(m.socket_index)
+        # A timer's socket_index is its timer id, not a socket's: never a Socket's message.
+        sink = None if m.id == MsgId.TIMER else self._sinks.get(m.socket_index)
         if sink is not None:
             sink(m)
             return

@@ -106,6 +106,18 @@ def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = Non
     return check(sid, f"sock_conn_ext({SockType(sock_type).name if sock_type in SockType._value2member_map_ else sock_type}, {host!r}, {port})")
 
 
+def timer_start(timer_id: int, ms: int) -> None:
+    """Starts (or restarts) timer ``timer_id``: after ``ms`` milliseconds one message with
+    ``id`` :attr:`MsgId.TIMER` and ``socket_index`` ``timer_id`` comes from :func:`wait_msg`
+    and :func:`messages`. Raises :class:`SocketCoreError` (``EARG``, ``ENOBUFS``)."""
+    check(_ffi.load().sock_timer_start(timer_id, ms), f"sock_timer_start({timer_id}, {ms})")
+
+
+def timer_stop(timer_id: int) -> bool:
+    """Stops timer ``timer_id``; an expiry not yet taken is withdrawn. False if none ran."""
+    return check(_ffi.load().sock_timer_stop(timer_id), f"sock_timer_stop({timer_id})") == 1
+
+
 def wait_msg(timeout: Optional[float] = None) -> Optional[Message]:
     """The next message no :class:`Socket` owns; None after ``timeout`` seconds (None: forever)."""
     return ROUTER.wait_unclaimed(timeout)

@@ -21,6 +21,7 @@ class MsgId(enum.IntEnum):
     CLOSE_CNF = 33
     CONN_CNF = 34
     CLOSE_IND = 36
+    TIMER = 5  #: a timer from :func:`timer_start` expired; ``socket_index`` is its id
 
 
 class Err(enum.IntEnum):
