@@ -110,6 +110,7 @@ pub(crate) fn wait_inline(
         return None;
     }
     INLINE.set(true);
+    sh.inline_sessions.fetch_add(1, Ordering::SeqCst);
     if sh.poller_in_epoll.load(Ordering::SeqCst) {
         sh.wake(); // send the poll thread out of epoll so that events come to us
     }

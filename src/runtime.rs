@@ -50,6 +50,11 @@ pub(crate) struct Shared {
     born: Instant,
     /// The poll thread is inside epoll_wait.
     pub poller_in_epoll: AtomicBool,
+    /// Counts inline polling sessions, so the poll thread can tell one long session (an idle
+    /// waiter) from many short ones.
+    pub inline_sessions: AtomicU64,
+    /// The poll thread sleeps until the inline poller leaves (see `park_poller`).
+    deep_parked: AtomicBool,
     park: Mutex<()>,
     park_cv: parking_lot::Condvar,
 }
@@ -118,6 +123,11 @@ impl Shared {
             self.inline_ended
                 .store(self.born.elapsed().as_nanos() as u64, Ordering::SeqCst);
             self.inline.store(false, Ordering::SeqCst);
+            // Pairs with `park_poller`: it sets `deep_parked` before it reads `inline`.
+            if self.deep_parked.load(Ordering::SeqCst) {
+                let _guard = self.park.lock();
+                self.park_cv.notify_all();
+            }
         }
     }
 
@@ -138,18 +148,34 @@ impl Shared {
     /// The poll thread steps aside for up to `time`, or until the earliest timer is due, or
     /// until `nudge_poller`. The timer is read under the park lock, which `nudge_poller` takes
     /// too, so a timer or command added meanwhile is never slept through.
+    ///
+    /// If one inline polling session lasted the whole time (a thread waits and nothing
+    /// happens), that thread serves the events and the timers: the poll thread then sleeps
+    /// until it leaves (`inline_done`), a command or a new earliest timer comes, or shutdown,
+    /// so an idle library makes no wake-ups.
     pub(crate) fn park_poller(&self, time: Duration) {
         let mut guard = self.park.lock();
         if self.is_stopping() {
             return;
         }
+        let session = self.inline_sessions.load(Ordering::SeqCst);
         let wait = self
             .timers
             .due_in(Instant::now())
             .map_or(time, |left| left.min(time));
-        if !wait.is_zero() {
-            self.park_cv.wait_for(&mut guard, wait);
+        if !wait.is_zero() && !self.park_cv.wait_for(&mut guard, wait).timed_out() {
+            return; // nudged: something needs the poll thread to look again
         }
+        // Set before `inline` is read; `inline_done` clears `inline` before it reads this
+        // (both SeqCst), so one of the two sees the other and no wake-up is lost.
+        self.deep_parked.store(true, Ordering::SeqCst);
+        if self.inline.load(Ordering::SeqCst)
+            && self.inline_sessions.load(Ordering::SeqCst) == session
+            && !self.is_stopping()
+        {
+            self.park_cv.wait(&mut guard);
+        }
+        self.deep_parked.store(false, Ordering::SeqCst);
     }
 
     /// Wakes a parked poll thread: a new earliest timer, or a command, wants it.
@@ -210,6 +236,8 @@ fn start() -> std::io::Result<Runtime> {
         inline_ended: AtomicU64::new(0),
         born: Instant::now(),
         poller_in_epoll: AtomicBool::new(false),
+        inline_sessions: AtomicU64::new(0),
+        deep_parked: AtomicBool::new(false),
         park: Mutex::new(()),
         park_cv: parking_lot::Condvar::new(),
     });

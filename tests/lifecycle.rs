@@ -190,6 +190,58 @@ fn after_the_last_blocking_waiter_leaves_the_poll_thread_drives_the_sockets() {
     server.join();
 }
 
+/// Voluntary context switches of the library's poll thread so far (each wake-up is one).
+fn poll_thread_wakeups() -> u64 {
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        if status.lines().any(|l| l == "Name:\tsocketcore-poll") {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("voluntary_ctxt_switches:"))
+                .unwrap();
+            return line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        }
+    }
+    panic!("no socketcore-poll thread");
+}
+
+#[test]
+fn an_idle_waiter_leaves_the_poll_thread_asleep_and_timers_still_fire() {
+    // A thread blocks in sock_wait_msg with sockets open and nothing happening: it polls
+    // epoll itself, so the poll thread must not wake at all (it used to every 5 ms).
+    let _s = session();
+    let server = tcp_server(1, echo);
+    let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+    let waiter = std::thread::spawn(|| wait(-1));
+    std::thread::sleep(Duration::from_millis(300));
+    let before = poll_thread_wakeups();
+    std::thread::sleep(Duration::from_secs(1));
+    let woke = poll_thread_wakeups() - before;
+    assert!(
+        woke <= 2,
+        "the poll thread woke {woke} times in 1 s of idleness"
+    );
+    // The idle waiter still serves timers and takes the message.
+    assert_eq!(sock_timer_start(9, 50), 1);
+    let m = waiter.join().unwrap().expect("the waiter got a message");
+    assert_eq!((m.id, m.socket_index), (MSG_TIMER, 9));
+    // Once it left, the poll thread drives the sockets again (nobody waits now).
+    assert_eq!(send(id, b"ping"), 1);
+    let fd = sock_msg_fd();
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    assert_eq!(
+        unsafe { libc::poll(&mut p, 1, 5000) },
+        1,
+        "no message without a waiter"
+    );
+    assert_eq!(sock_destroy(id), 1);
+    server.join_detached();
+}
+
 #[test]
 fn several_waiters_each_get_distinct_messages() {
     let _s = session();
