@@ -19,11 +19,11 @@ i=0
 while [ ! -s "$work/ports" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 port() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$work/ports" "$1"; }
 SC_TCP_PORT=$(port tcp) SC_UDP_PORT=$(port udp) SC_WHOAMI_PORT=$(port whoami)
-SC_TLS_PORT=$(port tls) SC_MTLS_PORT=$(port mtls) SC_RESET_PORT=$(port reset) SC_HOLD_PORT=$(port hold)
+SC_TLS_PORT=$(port tls) SC_MTLS_PORT=$(port mtls) SC_RESET_PORT=$(port reset) SC_HOLD_PORT=$(port hold) SC_HANG_PORT=$(port hang)
 SC_CLOSED_PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 SC_CERTS=$work/certs
 export SC_TCP_PORT SC_UDP_PORT SC_WHOAMI_PORT SC_TLS_PORT SC_MTLS_PORT SC_CLOSED_PORT SC_CERTS
-export SC_RESET_PORT SC_HOLD_PORT
+export SC_RESET_PORT SC_HOLD_PORT SC_HANG_PORT
 export LUA_PATH="$here/lib/?.lua;;" LUA_CPATH="$moddir/?.so;;"
 
 failed=0 passed=0 skipped=0

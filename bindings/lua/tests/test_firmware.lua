@@ -2,13 +2,25 @@
 -- firmware's socket library: no timeout on close, results only from messages, sock_send's
 -- return value ignored) and lib/sys.lua (rtos timers). Every connect that fails must still
 -- let close() return; nothing may hang (T.run fails the script after its time limit).
--- Needs SC_TCP_PORT, SC_WHOAMI_PORT, SC_CLOSED_PORT, SC_RESET_PORT.
+-- Needs SC_TCP_PORT, SC_WHOAMI_PORT, SC_CLOSED_PORT, SC_RESET_PORT, SC_HANG_PORT.
 local T = require "check"
 local sys = require "sys"
 local socket = require "socket"
 local sc = socketcore
 local TCP, WHOAMI, CLOSED = tonumber(T.env("SC_TCP_PORT")), tonumber(T.env("SC_WHOAMI_PORT")), tonumber(T.env("SC_CLOSED_PORT"))
-local RESET = tonumber(T.env("SC_RESET_PORT"))
+local RESET, HANG = tonumber(T.env("SC_RESET_PORT")), tonumber(T.env("SC_HANG_PORT"))
+
+T.task(function()
+    -- A connect that hangs (its SYN is dropped): the socket library's own timer ends it, and
+    -- close() cancels the connect still running in the library (CONN_CNF EABORT, which the
+    -- library ignores as not awaited, then CLOSE_CNF).
+    local c = socket.tcp()
+    local t0 = rtos.tick()
+    T.check(not c:connect("127.0.0.1", HANG, 1), "hanging connect: fails after its 1 s timer")
+    T.check(rtos.tick() - t0 >= 1000, "... not before", rtos.tick() - t0)
+    c:close()
+    T.check(true, "hanging connect: close() returned")
+end)
 
 T.task(function()
     local c = socket.tcp()

@@ -15,6 +15,8 @@ writes a private CA (ca.pem), a server certificate for localhost/127.0.0.1 signe
 Servers: tcp = TCP echo; udp = UDP echo (same number); whoami = sends "HOST PORT\\n" of the
 client and closes; reset = echoes the first chunk it reads, then resets the connection (RST);
 hold = accepts and never reads (the client's sends back up), until the client closes;
+hang = a listener whose accept queue is full and never drained: connects to it hang (their
+SYNs are dropped), for connect timeouts;
 tls = TLS echo with server.pem; mtls = TLS echo that requires a client
 certificate signed by ca.pem.
 """
@@ -82,6 +84,7 @@ class Servers:
         self.ports["whoami"] = self._listen_stream("whoami", self._whoami)
         self.ports["reset"] = self._listen_stream("reset", self._reset)
         self.ports["hold"] = self._listen_stream("hold", self._hold)
+        self.ports["hang"] = self._hanging_port()
         if certs:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(certs["server.pem"], certs["server.key"])
@@ -120,6 +123,23 @@ class Servers:
         s.listen(64)
         self._socks.append(s)
         self._serve_stream(s, handler, ctx)
+        return s.getsockname()[1]
+
+    def _hanging_port(self) -> int:
+        # Backlog 0 queues one connection; our own connects fill the queue, and nobody
+        # accepts, so the kernel drops every later SYN.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((HOST, 0))
+        s.listen(0)
+        self._socks.append(s)
+        for _ in range(4):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(s.getsockname())
+            except BlockingIOError:
+                pass
+            self._socks.append(c)
         return s.getsockname()[1]
 
     def _serve_stream(self, lsock: socket.socket, handler: Callable, ctx: Optional[ssl.SSLContext] = None) -> None:
