@@ -2,8 +2,11 @@
 # Runs every test: Rust (unit and integration), the build without TLS, the C tests via CTest
 # (shared, static and under valgrind, helgrind, drd) against an installed prefix, then the Lua,
 # Python and example tests, and the benchmark suite's quick smoke mode.
+# What the tests need is installed first when run as root (apt-get, rustup component add);
+# otherwise the script stops at once with the command to run (scripts/lib/ensure-deps.sh).
 set -eu
 cd "$(dirname "$0")/.."
+scripts/lib/ensure-deps.sh all
 prefix=$(pwd)/target/test-prefix
 
 echo "== Rust: fmt, clippy, tests"

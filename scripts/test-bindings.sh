@@ -22,23 +22,7 @@ failures=""
 fail() { failures="$failures
   - $*"; echo "FAILED: $*"; }
 
-# -- tools (installed when missing and we are root on Debian, as in CI) ---------------------
-need=""
-command -v lua5.1 >/dev/null || need="$need lua5.1"
-[ -f /usr/include/lua5.1/lua.h ] || need="$need liblua5.1-0-dev"
-command -v cmake >/dev/null || need="$need cmake"
-command -v openssl >/dev/null || need="$need openssl"
-command -v python3 >/dev/null || need="$need python3"
-if [ -n "$need" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        say "installing$need"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
-    else
-        echo "missing:$need (install them, e.g. apt-get install$need)" >&2
-        exit 1
-    fi
-fi
+"$root/scripts/lib/ensure-deps.sh" all || exit 1 # the tools: installed when root, else stop
 
 if [ $# -lt 1 ] || [ ! -f "$prefix/lib/cmake/socketcore/socketcoreConfig.cmake" ]; then
     say "installing socketcore into $prefix"
