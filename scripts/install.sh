@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the release library and installs it under PREFIX:
 #   include/socketcore.h, lib/libsocketcore.so{,.MAJOR,.VERSION}, lib/libsocketcore.a,
-#   lib/cmake/socketcore/ (find_package) and lib/pkgconfig/socketcore.pc.
+#   lib/cmake/socketcore/ (find_package) and lib/pkgconfig/socketcore{,-static}.pc. Every
+#   installed file finds the others relative to its own place: the prefix can be moved.
 # Usage: scripts/install.sh [--no-tls] PREFIX   (any cwd; running it again gives the same result)
 #   --no-tls  builds without the `tls` cargo feature (no rustls, ring or webpki-roots; SSL
 #             sockets are refused with SOCK_ERR_SSL_EINIT), in its own target dir.
@@ -31,6 +32,9 @@ static_libs=$(cargo rustc -q -j2 $features --lib --crate-type staticlib \
     --target-dir target/native-static-libs -- --print native-static-libs 2>&1 |
     sed -n 's/^note: native-static-libs: //p')
 [ -n "$static_libs" ] || { echo "rustc printed no native-static-libs" >&2; exit 1; }
+# -lgcc_s is left to the compiler driver: gcc and clang link libgcc_s as needed by themselves,
+# and libgcc_eh instead under -static, where an explicit -lgcc_s fails (there is no libgcc_s.a).
+static_libs=$(printf '%s\n' "$static_libs" | sed -e 's/\(^\| \)-lgcc_s\( \|$\)/\1/' -e 's/ *$//')
 
 lib=$prefix/lib
 install -d "$prefix/include" "$lib/cmake/socketcore" "$lib/pkgconfig"
@@ -51,7 +55,8 @@ fill() { # template -> installed file, with its @VARIABLES@ replaced
 fill cmake/socketcoreConfig.cmake.in "$lib/cmake/socketcore/socketcoreConfig.cmake"
 fill cmake/socketcoreConfigVersion.cmake.in "$lib/cmake/socketcore/socketcoreConfigVersion.cmake"
 fill cmake/socketcore.pc.in "$lib/pkgconfig/socketcore.pc"
+fill cmake/socketcore-static.pc.in "$lib/pkgconfig/socketcore-static.pc"
 
 echo "socketcore $version installed in $prefix:"
 cd "$prefix" && ls -l include/socketcore.h lib/libsocketcore.* lib/cmake/socketcore/* \
-    lib/pkgconfig/socketcore.pc
+    lib/pkgconfig/socketcore.pc lib/pkgconfig/socketcore-static.pc

@@ -24,6 +24,9 @@ scripts/install.sh "$prefix" >/dev/null
 echo "== C tests (CTest)"
 scripts/test-c.sh "$prefix"
 
+echo "== the installed prefix moved elsewhere (CMake, pkg-config shared and static, Lua, luarocks)"
+scripts/test-relocation.sh "$prefix"
+
 echo "== bindings and examples"
 # The default build has TLS: a TLS test that skips (SSL_EINIT) is a failure here.
 SOCKETCORE_REQUIRE_TLS=1 scripts/test-bindings.sh "$prefix"
