@@ -47,16 +47,38 @@ def test_socketcore_lib_env_wins_and_missing_library_is_a_clear_error():
 
 
 def test_prefix_lookup():
-    path = sc.loaded_path()
-    assert path
-    prefix = os.path.dirname(os.path.dirname(os.path.realpath(path)))
+    # SOCKETCORE_TEST_PREFIX: an installed prefix to look up (scripts/test-bindings.sh passes
+    # one); else the prefix the loaded library sits in, if it sits in one.
+    prefix = os.environ.get("SOCKETCORE_TEST_PREFIX")
+    if not prefix:
+        path = sc.loaded_path()
+        assert path
+        prefix = os.path.dirname(os.path.dirname(os.path.realpath(path)))
     if not os.path.exists(os.path.join(prefix, "lib", "libsocketcore.so.0")):
-        pytest.skip("the library under test is not in an installed prefix layout")
+        pytest.skip("no installed prefix to look the library up in")
     env = {"SOCKETCORE_PREFIX": prefix}
     r = _run("import os; os.environ.pop('SOCKETCORE_LIB', None)\nimport socketcore as sc\n"
              "sc.version(); print(sc.loaded_path())", env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith(os.path.join(prefix, "lib")), r.stdout
+
+
+def test_the_copy_inside_the_package_comes_first(tmp_path):
+    inside = _ffi.bundled()
+    if not inside:
+        pytest.skip("this copy of the package carries no library (not installed from the wheel)")
+    # The installed package as a user runs it: no SOCKETCORE_* variables, not from the sources.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SOCKETCORE_LIB", "SOCKETCORE_PREFIX", "PYTHONPATH")}
+    code = ("import socketcore as sc\nprint(sc.version(), sc.__version__, sc.loaded_path(), "
+            "sc.__file__)")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    version, package_version, loaded, module = r.stdout.split()
+    assert os.path.dirname(module) == os.path.dirname(inside[0]), "another copy was imported"
+    assert loaded == inside[0]
+    assert version == package_version == sc.__version__  # one version: Cargo.toml's
 
 
 def _threads() -> int:

@@ -11,14 +11,15 @@ Layers, from the top:
   * :func:`open_socket`, :func:`messages`, :func:`wait_msg`: ids and raw messages;
   * :func:`lib`: the ``ctypes.CDLL`` itself, every function with argtypes/restype.
 Errors raise :class:`SocketCoreError` with ``code`` (an :class:`Err`) and ``text``.
-The library is found via ``$SOCKETCORE_LIB``, else an installed prefix
-(``$SOCKETCORE_PREFIX``, pkg-config, /usr/local), else the system search.
+The library is the copy inside the package (the wheel carries one), unless ``$SOCKETCORE_LIB`` or
+``$SOCKETCORE_PREFIX`` names another; without a copy inside, an installed prefix (pkg-config,
+/usr/local), else the system search.
 """
 from __future__ import annotations
 
 import ctypes
 
-from . import _ffi
+from . import _ffi, _version
 from ._ffi import SockCert, SockConnOpts, SockMsg, SockStats, candidates, loaded_path, unload
 from ._router import Message
 from .client import (Cert, Socket, create_connection, messages, msg_fd, open_socket, shutdown,
@@ -29,7 +30,7 @@ from .constants import (INF_TIMEOUT, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_RE
 from .errors import LibraryNotFoundError, SocketCoreError, SocketTimeoutError
 from .aio import AsyncSocket
 
-__version__ = "0.1.0"
+__version__ = _version.__version__  # Cargo.toml's version: the package's is the library's
 
 
 def lib(path: str | None = None) -> ctypes.CDLL:

@@ -1,15 +1,18 @@
 """Loading libsocketcore with ctypes: the C structs and every prototype (argtypes/restype).
 
 Where the library comes from, first match wins:
-  1. ``$SOCKETCORE_LIB``: a path to libsocketcore.so (or .so.0),
-  2. ``$SOCKETCORE_PREFIX/lib``, then the ``libdir`` pkg-config reports for socketcore,
-     then ``sys.prefix/lib``, ``/usr/local/lib``, ``/usr/lib`` (installed prefixes),
-  3. the system search (``ctypes.util.find_library`` and the dynamic linker's own paths).
+  1. ``$SOCKETCORE_LIB``: a path to libsocketcore.so (or .so.0); nothing else is tried then,
+  2. ``$SOCKETCORE_PREFIX/lib`` (an explicit choice of an installed prefix),
+  3. the copy inside this package (``_libsocketcore*.so``, which the wheel carries),
+  4. the ``libdir`` pkg-config reports for socketcore, then ``sys.prefix/lib``,
+     ``/usr/local/lib``, ``/usr/lib`` (installed prefixes),
+  5. the system search (``ctypes.util.find_library`` and the dynamic linker's own paths).
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import glob
 import os
 import shutil
 import subprocess
@@ -17,9 +20,11 @@ import sys
 import threading
 from typing import Callable, List, Optional
 
+from . import _version
 from .errors import LibraryNotFoundError
 
-SUPPORTED_MAJOR = 0
+#: The library's major version must be the package's (None: unknown, when run from a bare tree).
+SUPPORTED_MAJOR = _version.MAJOR
 LIB_NAMES = ("libsocketcore.so.0", "libsocketcore.so")
 
 
@@ -122,6 +127,12 @@ def _pkg_config_libdir() -> Optional[str]:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def bundled() -> List[str]:
+    """The library inside this package (a wheel built by setup.py carries it), if any."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(glob.glob(os.path.join(here, "_libsocketcore*.so")))
+
+
 def candidates() -> List[str]:
     """The paths and names tried, in order."""
     found: List[str] = []
@@ -130,7 +141,11 @@ def candidates() -> List[str]:
         return [env]  # explicit: no fallback that could load a different build
     dirs = []
     if os.environ.get("SOCKETCORE_PREFIX"):
-        dirs.append(os.path.join(os.environ["SOCKETCORE_PREFIX"], "lib"))
+        for name in LIB_NAMES:
+            p = os.path.join(os.environ["SOCKETCORE_PREFIX"], "lib", name)
+            if os.path.exists(p) and p not in found:
+                found.append(p)
+    found += bundled()
     pc = _pkg_config_libdir()
     if pc:
         dirs.append(pc)
@@ -176,7 +191,7 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
                 continue
             _declare(lib)
             version = lib.sock_version().decode()
-            if int(version.split(".")[0]) != SUPPORTED_MAJOR:
+            if SUPPORTED_MAJOR is not None and int(version.split(".")[0]) != SUPPORTED_MAJOR:
                 raise LibraryNotFoundError(
                     f"{cand} is socketcore {version}; this package needs {SUPPORTED_MAJOR}.x")
             _lib, _lib_path = lib, cand
