@@ -14,6 +14,9 @@
 #define SOCKETCORE_VERSION_PATCH 0
 #define SOCKETCORE_VERSION "0.1.0"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * No error.
@@ -469,10 +472,6 @@ typedef struct sock_counters {
     uint64_t recv_buffered;
 } sock_counters;
 
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
 /**
  * Opens a socket and starts connecting it to `addr` (a name, or an IPv4/IPv6 literal) on
  * `port` (for `SOCK_TYPE_RAW`, the IP protocol number). Returns the new id at once, or -1 if
@@ -663,7 +662,7 @@ const char *sock_version(void);
 void sock_shutdown(void);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif  /* SOCKETCORE_H */
