@@ -42,7 +42,34 @@ install -m 644 include/socketcore.h "$prefix/include/"
 install -m 755 "$target/release/libsocketcore.so" "$lib/libsocketcore.so.$version"
 ln -sf "libsocketcore.so.$version" "$lib/libsocketcore.so.$major"
 ln -sf "libsocketcore.so.$major" "$lib/libsocketcore.so"
-install -m 644 "$target/release/libsocketcore.a" "$lib/"
+
+# libsocketcore.a as shipped: rustc's archive (tens of MB) holds LLVM bitcode in every member
+# (.llvmbc, kept for LTO; Debian's nm stumbles over it) and exports thousands of global symbols
+# of the Rust standard library, rustls, ring (ring_core_*) and compiler-builtins, which can
+# clash with another Rust static library in the same program. So, with binutils:
+#   1. objcopy drops the bitcode sections (.llvmbc, .llvmcmd);
+#   2. ld -r links, into one relocatable object, the members a program calling the sock_*
+#      functions would pull in (-u for each: the same selection a final link makes);
+#   3. objcopy --keep-global-symbols keeps sock_* global and makes every other definition
+#      local (references to libc and libgcc stay undefined, resolved by the program's link);
+#      --strip-debug drops debug sections, as Debian's dh_strip does for static libraries.
+# A program's link sees one object with the sock_* API and nothing else to collide with.
+pack=$(mktemp -d)
+trap 'rm -rf "$pack"' EXIT
+objcopy --remove-section=.llvmbc --remove-section=.llvmcmd "$target/release/libsocketcore.a" \
+    "$pack/nobitcode.a"
+nm -g --defined-only "$pack/nobitcode.a" 2>/dev/null |
+    awk 'NF == 3 && $2 ~ /^[TDRBW]$/ && $3 ~ /^sock_/ { print $3 }' | sort -u >"$pack/exports"
+[ -s "$pack/exports" ] || { echo "no sock_* symbols in libsocketcore.a" >&2; exit 1; }
+# shellcheck disable=SC2046 # one -u per exported name
+${LD:-ld} -r $(sed 's/^/-u /' "$pack/exports") "$pack/nobitcode.a" -o "$pack/socketcore.o"
+objcopy --keep-global-symbols="$pack/exports" --strip-debug "$pack/socketcore.o"
+nm -g --defined-only "$pack/socketcore.o" | awk '{ print $3 }' | sort -u >"$pack/globals"
+cmp -s "$pack/exports" "$pack/globals" ||
+    { echo "libsocketcore.a: globals other than sock_* remain" >&2; exit 1; }
+rm -f "$pack/libsocketcore.a"
+ar rcsD "$pack/libsocketcore.a" "$pack/socketcore.o"
+install -m 644 "$pack/libsocketcore.a" "$lib/"
 
 pointer_size=$(($(getconf LONG_BIT) / 8))
 esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; } # for the right side of s|...|...|

@@ -8,6 +8,8 @@
 #      shared and static; with pkg-config `socketcore` (shared), `socketcore-static`, and
 #      `socketcore-static` with `cc -static`; each echoes over loopback through the library and
 #      checks that a shared libsocketcore is mapped from the moved prefix (or, static, none);
+#      libsocketcore.a defines only sock_* globally, and links beside another library that
+#      defines rust_eh_personality and __rust_alloc, as every Rust static library does;
 #   4. Lua: `require "socketcore"` from the moved prefix loads libsocketcore from there;
 #   5. luarocks make (bindings/lua rockspec) into a scratch tree against the moved prefix.
 # Usage: scripts/test-relocation.sh PREFIX     (an installed prefix: scripts/install.sh PREFIX)
@@ -62,6 +64,20 @@ if ldd "$work/pc_static" | grep -q libsocketcore; then
     exit 1
 fi
 "$work/pc_static" static
+# libsocketcore.a defines only the sock_* functions globally (nm must read it without a
+# complaint), so another Rust static library in the same program does not collide with it.
+archive=$moved/lib/libsocketcore.a
+nm -g --defined-only "$archive" 2>"$work/nm.err" | awk 'NF == 3 { print $3 }' >"$work/globals"
+if [ -s "$work/nm.err" ] || grep -v '^sock_' "$work/globals"; then
+    cat "$work/nm.err" >&2
+    echo "FAILED: libsocketcore.a has globals other than sock_* (above), or nm failed" >&2
+    exit 1
+fi
+echo "libsocketcore.a: $(wc -c <"$archive") bytes, $(wc -l <"$work/globals") global symbols"
+# shellcheck disable=SC2046
+cc -o "$work/pc_two_rust_libs" "$app" "$root/c-tests/relocated/other_rust_lib.c" \
+    $(pkg-config --cflags --libs socketcore-static)
+"$work/pc_two_rust_libs" static
 # A fully static program. glibc warns that getaddrinfo, dlopen and getpwuid_r in a static
 # program need its shared libraries at run time (NSS modules); those warnings are allowed.
 # shellcheck disable=SC2046
