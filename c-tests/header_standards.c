@@ -27,6 +27,10 @@ int header_standards_check(void)
     int (*alpn_fn)(int, char *, size_t) = sock_tls_alpn;
     const char *(*version_fn)(void) = sock_version;
     void (*shutdown_fn)(void) = sock_shutdown;
+    int (*log_fn)(int, void (*)(int, const char *, void *), void *) = sock_set_log;
+    int (*addr_fn)(int, char *, size_t) = sock_peer_addr;
+    int (*why_fn)(int, char *, size_t) = sock_tls_error_text;
+    char buf[SOCK_MAX_ADDR_TEXT + SOCK_MAX_TLS_ERROR_TEXT];
     sock_msg msg;
     sock_cert cert;
     sock_conn_opts opts;
@@ -34,7 +38,8 @@ int header_standards_check(void)
     uint64_t total;
     const char *v = SOCKETCORE_VERSION;
     int sum = SOCK_ERR_OK + SOCK_TYPE_TCP + MSG_SOCK_CONN_CNF + SOCK_SOL_SOCKET +
-              SOCK_DEFAULT_RCV_BUF + SOCK_MAX_BUF + SOCK_TLS_VERIFY_NONE + SOCK_MAX_ADDR_LEN;
+              SOCK_DEFAULT_RCV_BUF + SOCK_MAX_BUF + SOCK_TLS_VERIFY_NONE + SOCK_MAX_ADDR_LEN +
+              SOCK_LOG_TRACE;
 
     msg.id = MSG_SOCK_RECV_IND;
     msg.socket_index = 0;
@@ -52,6 +57,7 @@ int header_standards_check(void)
     total = counters.bytes_sent + counters.bytes_received;
     return (conn != 0) + (conn_ext != 0) + (wait != 0) + (text != 0) + (send_fn != 0) +
            (recv_fn != 0) + (stats_fn != 0) + (opts_init != 0) + (alpn_fn != 0) +
-           (version_fn != 0) + (shutdown_fn != 0) + msg.id + (cert.hostName == 0) +
+           (version_fn != 0) + (shutdown_fn != 0) + (log_fn != 0) + (addr_fn != 0) +
+           (why_fn != 0) + (int)sizeof buf + msg.id + (cert.hostName == 0) +
            (int)opts.size + (int)total + (v[0] == '0') + sum + SOCKETCORE_VERSION_MAJOR;
 }

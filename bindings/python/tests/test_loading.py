@@ -138,3 +138,27 @@ def test_load_unload_cycle(servers):
             assert _threads() <= threads
             assert _fds() <= fds
         sc.lib(path)
+
+
+def test_socketcore_log_writes_connects_and_failures_to_stderr(servers, closed_port, tmp_path):
+    # The installed package (not the sources), as in test_the_copy_inside_the_package_comes_first,
+    # unless only the sources are at hand: then the library the tests loaded.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["SOCKETCORE_LOG"] = "info"
+    env.setdefault("SOCKETCORE_LIB", sc.loaded_path() or "")
+    code = f"""
+import socketcore as sc
+with sc.Socket.connect_to("127.0.0.1", {servers["tcp"]}, timeout=10) as s:
+    s.sendall(b"x")
+try:
+    sc.Socket.connect_to("127.0.0.1", {closed_port}, timeout=10)
+except sc.SocketCoreError as e:
+    print("refused", e.code.name)
+"""
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "refused ECONNREFUSED" in r.stdout
+    assert f"connected to 127.0.0.1:{servers['tcp']} from 127.0.0.1:" in r.stderr, r.stderr
+    assert "socketcore [ERROR] socketcore: socket" in r.stderr and "connect failed" in r.stderr
+    assert "socketcore [DEBUG]" not in r.stderr  # nothing below the level asked for

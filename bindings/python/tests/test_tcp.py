@@ -166,3 +166,11 @@ def test_raw_ids_and_message_iterator(servers):
     assert got == b"raw"
     assert seen[0] == sc.MsgId.CONN_CNF and seen[-1] == sc.MsgId.CLOSE_CNF
     assert sc.MsgId.SEND_CNF in seen and sc.MsgId.RECV_IND in seen
+
+
+def test_peer_and_local_addresses(servers):
+    with sc.Socket.connect_to("127.0.0.1", servers["whoami"], timeout=10) as s:
+        assert s.peer_addr() == f"127.0.0.1:{servers['whoami']}"
+        local = s.local_addr()
+        host, port = s.recv_exactly(len(local) + 1, timeout=10).decode().split()
+        assert local == f"{host}:{port}"  # what the server saw as our address

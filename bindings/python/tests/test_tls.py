@@ -39,12 +39,15 @@ def test_untrusted_ca_is_rejected(servers, pem):
     with pytest.raises(sc.SocketCoreError) as e:
         tls(servers, sc.Cert(ca_cert=pem("other_ca.pem")))
     assert e.value.code == sc.Err.SSL_ECERT
+    assert e.value.detail and "UnknownIssuer" in e.value.detail  # rustls' reason
+    assert e.value.detail in str(e.value)
 
 
 def test_wrong_name_is_rejected(servers, pem):
     with pytest.raises(sc.SocketCoreError) as e:
         tls(servers, sc.Cert(host_name="wrong.example", ca_cert=pem("ca.pem")))
     assert e.value.code == sc.Err.SSL_ECERT
+    assert e.value.detail and 'not valid for name "wrong.example"' in e.value.detail
 
 
 def test_wrong_name_accepted_with_no_hostname_verify(servers, pem):
