@@ -680,9 +680,9 @@ impl State {
         self.keep_tls_error();
         match &self.tls_error {
             Some(why) => log::error!(target: "socketcore", "socket {}: connect failed: {} ({why})",
-                cx.sock.id, sentence(code)),
+                cx.sock.id, said(code)),
             None => log::error!(target: "socketcore", "socket {}: connect failed: {}",
-                cx.sock.id, sentence(code)),
+                cx.sock.id, said(code)),
         }
         self.io = Io::None;
         self.tls = None;
@@ -698,7 +698,7 @@ impl State {
     fn fail(&mut self, cx: &Cx<'_>, code: c_int) {
         self.keep_tls_error();
         log::warn!(target: "socketcore", "socket {}: connection failed: {}{}", cx.sock.id,
-            sentence(code), self.tls_error.as_ref().map(|w| format!(" ({w})")).unwrap_or_default());
+            said(code), self.tls_error.as_ref().map(|w| format!(" ({w})")).unwrap_or_default());
         self.io = Io::None;
         self.last_error = code;
         self.read_done = true;
@@ -735,7 +735,7 @@ impl State {
 
     /// Queued sends are done: shut the connection down and confirm the close.
     fn finish_close(&mut self, cx: &Cx<'_>, code: c_int) {
-        log::info!(target: "socketcore", "socket {}: closed ({})", cx.sock.id, sentence(code));
+        log::info!(target: "socketcore", "socket {}: closed ({})", cx.sock.id, said(code));
         if let Io::Tcp(s) = &mut self.io {
             let _ = s.shutdown(std::net::Shutdown::Write);
             // Unread input would make the kernel answer our close with RST, which can destroy
@@ -896,4 +896,9 @@ fn drain(s: &mut mio::net::TcpStream) {
             }
         }
     });
+}
+
+/// The sentence for `code` without its NUL, for log lines.
+fn said(code: c_int) -> &'static str {
+    sentence(code).trim_end_matches('\0')
 }
