@@ -757,6 +757,17 @@ int sock_peer_addr(int id, char *buf, size_t len);
  */
 int sock_local_addr(int id, char *buf, size_t len);
 
+/**
+ * The negotiated TLS version and cipher suite, as rustls names them ("TLSv1_3
+ * TLS13_AES_256_GCM_SHA384"), NUL-terminated into `buf` (64 bytes suffice). Returns the
+ * length, `-SOCK_ERR_EINVAL` when `id` is not a connected TLS socket, `-SOCK_ERR_EARG` for
+ * NULL `buf` or `len` too small, `-SOCK_ERR_EBADID`.
+ *
+ * # Safety
+ * `buf` is NULL or points at `len` writable bytes.
+ */
+int sock_tls_info(int id, char *buf, size_t len);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif

@@ -271,6 +271,27 @@ pub unsafe extern "C" fn sock_local_addr(id: c_int, buf: *mut c_char, len: usize
     unsafe { address(id, buf, len, false) }
 }
 
+/// The negotiated TLS version and cipher suite, as rustls names them ("TLSv1_3
+/// TLS13_AES_256_GCM_SHA384"), NUL-terminated into `buf` (64 bytes suffice). Returns the
+/// length, `-SOCK_ERR_EINVAL` when `id` is not a connected TLS socket, `-SOCK_ERR_EARG` for
+/// NULL `buf` or `len` too small, `-SOCK_ERR_EBADID`.
+///
+/// # Safety
+/// `buf` is NULL or points at `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_tls_info(id: c_int, buf: *mut c_char, len: usize) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        let Some((sh, sock)) = find(id) else {
+            return -SOCK_ERR_EBADID;
+        };
+        match sock.tls_summary(&sh) {
+            // SAFETY: forwarded contract.
+            Ok(text) => unsafe { copy_out(&text, buf, len) },
+            Err(code) => -code,
+        }
+    })
+}
+
 /// Bytes that hold any text `sock_tls_error_text` writes, NUL included.
 pub const SOCK_MAX_TLS_ERROR_TEXT: c_int = 256;
 

@@ -546,6 +546,14 @@ impl Sock {
     }
 
     /// Whether the TLS session was resumed, once connected.
+    /// The negotiated TLS version and cipher suite, once connected.
+    pub(crate) fn tls_summary(&self, sh: &Shared) -> Result<String, c_int> {
+        self.with(sh, |st, _| match (&st.tls, st.phase) {
+            (Some(t), Phase::Open | Phase::Closing) => Ok(t.summary()),
+            _ => Err(SOCK_ERR_EINVAL),
+        })
+    }
+
     /// Why the TLS connection failed (None: it did not, or the socket is not TLS).
     pub(crate) fn tls_error_text(&self, sh: &Shared) -> Result<Option<String>, c_int> {
         self.with(sh, |st, _| Ok(st.tls_error.clone()))

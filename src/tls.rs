@@ -186,6 +186,13 @@ fn build_config(key: &ConfigKey) -> Result<ClientConfig, c_int> {
         .with_custom_certificate_verifier(verifier)
         .with_client_cert_resolver(Arc::new(ClientAuth(client_key)));
     config.alpn_protocols = key.alpn.clone();
+    // A debugging aid, off unless asked for: with SSLKEYLOGFILE set, rustls appends every
+    // session's secrets to that file (NSS key log format, for Wireshark). Anyone who can read
+    // the file can decrypt the traffic: never set it in production.
+    if std::env::var_os("SSLKEYLOGFILE").is_some() {
+        log::warn!(target: "socketcore", "SSLKEYLOGFILE is set: TLS secrets are written to it");
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+    }
     Ok(config)
 }
 

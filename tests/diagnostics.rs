@@ -234,7 +234,51 @@ fn each_certificate_failure_reports_its_own_reason_and_is_logged() {
         sock_destroy(id);
         server.join();
     }
+    // A good certificate: no reason, and the version and suite are told.
+    let cfg = server_config(&good, None, &[&TLS13], &[]);
+    let server = tcp_server(1, move |tcp| {
+        let mut tls = accept(&cfg, tcp);
+        let _ = tls.read(&mut [0u8; 16]);
+    });
+    let host = CString::new("localhost").unwrap();
+    let ca_pem = CString::new(ca.pem.as_str()).unwrap();
+    let cert = sock_cert {
+        hostName: host.as_ptr(),
+        caCert: ca_pem.as_ptr(),
+        clientCert: std::ptr::null(),
+        clientKey: std::ptr::null(),
+    };
+    let addr = CString::new("127.0.0.1").unwrap();
+    let id = unsafe {
+        sock_conn_ext(
+            SOCK_TYPE_SSL,
+            server.port as c_int,
+            addr.as_ptr(),
+            &cert,
+            std::ptr::null(),
+        )
+    };
+    expect(MSG_SOCK_CONN_CNF, id, SOCK_ERR_OK);
+    assert_eq!(text_of(sock_tls_error_text, id), "");
+    let info = text_of(sock_tls_info, id);
+    assert!(info.starts_with("TLSv1_3 TLS13_"), "{info}");
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, SOCK_ERR_OK);
+    assert_eq!(
+        unsafe { sock_tls_info(id, [0 as c_char; 64].as_mut_ptr(), 64) },
+        -SOCK_ERR_EINVAL,
+        "closed: no TLS session any more"
+    );
+    sock_destroy(id);
+    server.join();
+
     let lines = stop_collecting();
+    assert!(
+        lines
+            .iter()
+            .any(|(l, t)| *l == SOCK_LOG_INFO && t.ends_with(&info)),
+        "the connect line names {info}: {lines:?}"
+    );
     // rustls' own lines come through the same callback.
     assert!(
         lines.iter().any(|(_, t)| t.starts_with("rustls::")),

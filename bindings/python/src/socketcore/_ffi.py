@@ -104,12 +104,13 @@ PROTOTYPES = {
     "sock_tls_error_text": (_c_int, [_c_int, _c_char_p, _c_size_t]),
     "sock_peer_addr": (_c_int, [_c_int, _c_char_p, _c_size_t]),
     "sock_local_addr": (_c_int, [_c_int, _c_char_p, _c_size_t]),
+    "sock_tls_info": (_c_int, [_c_int, _c_char_p, _c_size_t]),
     "sock_strerror": (_c_char_p, [_c_int]),
     "sock_version": (_c_char_p, []),
     "sock_shutdown": (None, []),
 }
 OPTIONAL = {"sock_stats", "sock_set_max_sockets", "sock_timer_start", "sock_timer_stop",
-            "sock_tls_error_text", "sock_peer_addr", "sock_local_addr"}
+            "sock_tls_error_text", "sock_peer_addr", "sock_local_addr", "sock_tls_info"}
 
 _lock = threading.RLock()
 _lib: Optional[ctypes.CDLL] = None

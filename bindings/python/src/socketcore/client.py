@@ -351,6 +351,11 @@ class Socket:
         """sock_local_addr: this socket's own address as "host:port" while it is open."""
         return _text_of("sock_local_addr", self._require_id(), required=True)
 
+    def tls_info(self) -> str:
+        """sock_tls_info: the negotiated TLS version and cipher suite, e.g.
+        "TLSv1_3 TLS13_AES_256_GCM_SHA384" (a connected TLS socket only)."""
+        return _text_of("sock_tls_info", self._require_id(), required=True)
+
     def error(self) -> int:
         """sock_error: the socket's last error code."""
         return _ffi.load().sock_error(self._require_id())
