@@ -31,6 +31,8 @@ int header_standards_check(void)
     int (*addr_fn)(int, char *, size_t) = sock_peer_addr;
     int (*why_fn)(int, char *, size_t) = sock_tls_error_text;
     int (*info_fn)(int, char *, size_t) = sock_tls_info;
+    int (*global_fn)(struct sock_global_counters *) = sock_global_stats;
+    sock_global_counters all;
     char buf[SOCK_MAX_ADDR_TEXT + SOCK_MAX_TLS_ERROR_TEXT];
     sock_msg msg;
     sock_cert cert;
@@ -59,6 +61,7 @@ int header_standards_check(void)
     return (conn != 0) + (conn_ext != 0) + (wait != 0) + (text != 0) + (send_fn != 0) +
            (recv_fn != 0) + (stats_fn != 0) + (opts_init != 0) + (alpn_fn != 0) +
            (version_fn != 0) + (shutdown_fn != 0) + (log_fn != 0) + (addr_fn != 0) +
-           (why_fn != 0) + (info_fn != 0) + (int)sizeof buf + msg.id + (cert.hostName == 0) +
+           (why_fn != 0) + (info_fn != 0) + (global_fn != 0) + (int)sizeof buf +
+           (int)sizeof all + msg.id + (cert.hostName == 0) +
            (int)opts.size + (int)total + (v[0] == '0') + sum + SOCKETCORE_VERSION_MAJOR;
 }

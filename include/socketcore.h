@@ -514,6 +514,32 @@ typedef struct sock_counters {
 } sock_counters;
 
 /**
+ * Library-wide counters, filled by `sock_global_stats` (for a host's health endpoint).
+ */
+typedef struct sock_global_counters {
+    /**
+     * Socket ids in use (from `sock_conn` until `sock_destroy`).
+     */
+    uint64_t sockets;
+    /**
+     * Messages waiting in the ring for `sock_wait_msg`.
+     */
+    uint64_t messages_pending;
+    /**
+     * The most messages ever waiting at once since the library started.
+     */
+    uint64_t messages_high_water;
+    /**
+     * Bytes accepted by `sock_send` and not yet handed to the kernel, all sockets together.
+     */
+    uint64_t send_queued;
+    /**
+     * Bytes received and not yet read with `sock_recv`, all sockets together.
+     */
+    uint64_t recv_buffered;
+} sock_global_counters;
+
+/**
  * Opens a socket and starts connecting it to `addr` (a name, or an IPv4/IPv6 literal) on
  * `port` (for `SOCK_TYPE_RAW`, the IP protocol number). Returns the new id at once, or -1 if
  * the arguments are refused (see `sock_conn_ext` for the reason). Exactly one
@@ -767,6 +793,15 @@ int sock_local_addr(int id, char *buf, size_t len);
  * `buf` is NULL or points at `len` writable bytes.
  */
 int sock_tls_info(int id, char *buf, size_t len);
+
+/**
+ * Fills `out` with the library-wide counters. Returns 0, or `-SOCK_ERR_EARG` for NULL `out`.
+ * Before the first call that starts the library (and after `sock_shutdown`) they are all 0.
+ *
+ * # Safety
+ * `out` is NULL or points at a writable `sock_global_counters`.
+ */
+int sock_global_stats(struct sock_global_counters *out);
 
 #ifdef __cplusplus
 }  /* extern "C" */

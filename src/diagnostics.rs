@@ -292,6 +292,52 @@ pub unsafe extern "C" fn sock_tls_info(id: c_int, buf: *mut c_char, len: usize) 
     })
 }
 
+/// Library-wide counters, filled by `sock_global_stats` (for a host's health endpoint).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct sock_global_counters {
+    /// Socket ids in use (from `sock_conn` until `sock_destroy`).
+    pub sockets: u64,
+    /// Messages waiting in the ring for `sock_wait_msg`.
+    pub messages_pending: u64,
+    /// The most messages ever waiting at once since the library started.
+    pub messages_high_water: u64,
+    /// Bytes accepted by `sock_send` and not yet handed to the kernel, all sockets together.
+    pub send_queued: u64,
+    /// Bytes received and not yet read with `sock_recv`, all sockets together.
+    pub recv_buffered: u64,
+}
+
+/// Fills `out` with the library-wide counters. Returns 0, or `-SOCK_ERR_EARG` for NULL `out`.
+/// Before the first call that starts the library (and after `sock_shutdown`) they are all 0.
+///
+/// # Safety
+/// `out` is NULL or points at a writable `sock_global_counters`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sock_global_stats(out: *mut sock_global_counters) -> c_int {
+    guard(-SOCK_ERR_EPANIC, || {
+        if out.is_null() {
+            return -SOCK_ERR_EARG;
+        }
+        let mut c = sock_global_counters::default();
+        if let Some(sh) = runtime::current() {
+            let table = sh.table.read();
+            c.sockets = table.len() as u64;
+            for sock in table.values() {
+                let (queued, buffered) = sock.buffered();
+                c.send_queued += queued;
+                c.recv_buffered += buffered;
+            }
+            drop(table);
+            c.messages_pending = sh.ring.len() as u64;
+            c.messages_high_water = sh.ring.high_water() as u64;
+        }
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { out.write(c) };
+        0
+    })
+}
+
 /// Bytes that hold any text `sock_tls_error_text` writes, NUL included.
 pub const SOCK_MAX_TLS_ERROR_TEXT: c_int = 256;
 

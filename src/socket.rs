@@ -571,6 +571,15 @@ impl Sock {
         })
     }
 
+    /// (bytes queued to send, bytes received and not yet read), for `sock_global_stats`.
+    pub(crate) fn buffered(&self) -> (u64, u64) {
+        let st = self.state.lock();
+        (
+            st.queued_bytes as u64,
+            (st.stream_buf.len() + st.datagram_bytes) as u64,
+        )
+    }
+
     /// Bytes of buffer memory this socket holds now (for tests of lazy allocation).
     pub(crate) fn buffer_memory(&self) -> usize {
         let st = self.state.lock();

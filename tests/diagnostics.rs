@@ -123,6 +123,70 @@ fn address_functions_check_their_arguments() {
     server.join();
 }
 
+fn global() -> sock_global_counters {
+    let mut c = sock_global_counters::default();
+    assert_eq!(unsafe { sock_global_stats(&mut c) }, 0);
+    c
+}
+
+#[test]
+fn global_counters_add_up_the_sockets() {
+    let _s = session();
+    assert_eq!(
+        global(),
+        sock_global_counters::default(),
+        "nothing before the library runs"
+    );
+    assert_eq!(
+        unsafe { sock_global_stats(std::ptr::null_mut()) },
+        -SOCK_ERR_EARG
+    );
+    // Three connections to a server that sends 1000 bytes each and keeps the connection.
+    let server = tcp_server(3, |mut s| {
+        use std::io::Write;
+        s.write_all(&[7u8; 1000]).unwrap();
+        let _ = std::io::Read::read(&mut s, &mut [0u8; 1]);
+    });
+    let ids: Vec<c_int> = (0..3)
+        .map(|_| conn(SOCK_TYPE_TCP, server.port, "127.0.0.1"))
+        .collect();
+    let (mut connected, mut announced) = (0, 0);
+    while connected < 3 || announced < 3 {
+        let m = next();
+        assert!(
+            ids.contains(&m.socket_index) && m.result == SOCK_ERR_OK,
+            "{m:?}"
+        );
+        match m.id {
+            MSG_SOCK_CONN_CNF => connected += 1,
+            MSG_SOCK_RECV_IND => announced += 1,
+            _ => panic!("unexpected {m:?}"),
+        }
+    }
+    // Each RECV_IND may have announced part of the 1000 bytes: wait until all have arrived.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while global().recv_buffered < 3000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let c = global();
+    assert_eq!(c.sockets, 3);
+    assert_eq!(c.recv_buffered, 3000);
+    assert_eq!(c.send_queued, 0);
+    assert!(c.messages_high_water >= 1, "{c:?}");
+    assert_eq!(recv(ids[0], 4096).len(), 1000);
+    assert_eq!(global().recv_buffered, 2000);
+    for id in ids {
+        sock_destroy(id);
+    }
+    let c = global();
+    assert_eq!(
+        (c.sockets, c.recv_buffered, c.messages_pending),
+        (0, 0, 0),
+        "{c:?}"
+    );
+    server.join_detached();
+}
+
 static SEND_FROM_CALLBACK: Mutex<Option<(c_int, c_int, c_int)>> = Mutex::new(None);
 
 unsafe extern "C" fn calls_back_in(level: c_int, line: *const c_char, user: *mut c_void) {

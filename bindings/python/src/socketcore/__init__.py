@@ -20,9 +20,11 @@ from __future__ import annotations
 import ctypes
 
 from . import _ffi, _version
-from ._ffi import SockCert, SockConnOpts, SockMsg, SockStats, candidates, loaded_path, unload
+from ._ffi import (SockCert, SockConnOpts, SockGlobalStats, SockMsg, SockStats, candidates,
+                   loaded_path, unload)
 from ._router import Message
-from .client import (Cert, Socket, create_connection, messages, msg_fd, open_socket, shutdown,
+from .client import (Cert, Socket, create_connection, global_stats, messages, msg_fd,
+                     open_socket, shutdown,
                      strerror, timer_start, timer_stop, version, wait_msg)
 from .constants import (INF_TIMEOUT, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_REUSEADDR,
                         SO_SNDBUF, SOL_SOCKET, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
@@ -41,9 +43,9 @@ def lib(path: str | None = None) -> ctypes.CDLL:
 __all__ = [
     "AsyncSocket", "Cert", "Err", "INF_TIMEOUT", "IPPROTO_TCP", "LibraryNotFoundError", "Message",
     "MsgId", "SO_KEEPALIVE", "SO_RCVBUF", "SO_REUSEADDR", "SO_SNDBUF", "SOL_SOCKET", "SockCert",
-    "SockConnOpts", "SockMsg", "SockStats", "SockType", "Socket", "SocketCoreError",
+    "SockConnOpts", "SockGlobalStats", "SockMsg", "SockStats", "SockType", "Socket", "SocketCoreError",
     "SocketTimeoutError", "TCP_KEEPCNT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_NODELAY",
-    "TlsVerify", "candidates", "create_connection", "lib", "loaded_path", "messages", "msg_fd",
+    "TlsVerify", "candidates", "create_connection", "global_stats", "lib", "loaded_path", "messages", "msg_fd",
     "open_socket", "shutdown", "strerror", "timer_start", "timer_stop", "unload", "version",
     "wait_msg",
 ]

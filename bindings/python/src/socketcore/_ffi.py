@@ -80,6 +80,18 @@ class SockStats(ctypes.Structure):
     ]
 
 
+class SockGlobalStats(ctypes.Structure):
+    """``sock_global_counters``, filled by ``sock_global_stats``."""
+
+    _fields_ = [
+        ("sockets", ctypes.c_uint64),
+        ("messages_pending", ctypes.c_uint64),
+        ("messages_high_water", ctypes.c_uint64),
+        ("send_queued", ctypes.c_uint64),
+        ("recv_buffered", ctypes.c_uint64),
+    ]
+
+
 _c_int, _c_size_t, _c_void_p, _c_char_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_char_p
 
 # name: (restype, argtypes). Every function the package calls is declared here, so no call
@@ -105,12 +117,14 @@ PROTOTYPES = {
     "sock_peer_addr": (_c_int, [_c_int, _c_char_p, _c_size_t]),
     "sock_local_addr": (_c_int, [_c_int, _c_char_p, _c_size_t]),
     "sock_tls_info": (_c_int, [_c_int, _c_char_p, _c_size_t]),
+    "sock_global_stats": (_c_int, [ctypes.POINTER(SockGlobalStats)]),
     "sock_strerror": (_c_char_p, [_c_int]),
     "sock_version": (_c_char_p, []),
     "sock_shutdown": (None, []),
 }
 OPTIONAL = {"sock_stats", "sock_set_max_sockets", "sock_timer_start", "sock_timer_stop",
-            "sock_tls_error_text", "sock_peer_addr", "sock_local_addr", "sock_tls_info"}
+            "sock_tls_error_text", "sock_peer_addr", "sock_local_addr", "sock_tls_info",
+            "sock_global_stats"}
 
 _lock = threading.RLock()
 _lib: Optional[ctypes.CDLL] = None

@@ -118,6 +118,14 @@ def timer_stop(timer_id: int) -> bool:
     return check(_ffi.load().sock_timer_stop(timer_id), f"sock_timer_stop({timer_id})") == 1
 
 
+def global_stats() -> _ffi.SockGlobalStats:
+    """sock_global_stats: library-wide counters (sockets, messages pending and their high-water
+    mark, bytes queued to send, bytes received and not read)."""
+    out = _ffi.SockGlobalStats()
+    check(_ffi.load().sock_global_stats(ctypes.byref(out)), "sock_global_stats")
+    return out
+
+
 def wait_msg(timeout: Optional[float] = None) -> Optional[Message]:
     """The next message no :class:`Socket` owns; None after ``timeout`` seconds (None: forever)."""
     return ROUTER.wait_unclaimed(timeout)
