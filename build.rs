@@ -15,12 +15,14 @@ fn main() {
         "\n#define SOCKETCORE_VERSION_MAJOR {major}\n#define SOCKETCORE_VERSION_MINOR {minor}\n\
          #define SOCKETCORE_VERSION_PATCH {patch}\n#define SOCKETCORE_VERSION \"{major}.{minor}.{patch}\"\n"
     );
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");
+    // The version macros first, then cbindgen.toml's own after_includes (extern "C" opens).
+    let after_includes = config.after_includes.take().unwrap_or_default();
+    config.after_includes = Some(format!("{version_macros}{after_includes}"));
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
-        .with_after_include(version_macros)
         .generate()
         .expect("cbindgen can parse the crate")
         .write_to_file(&out);

@@ -52,10 +52,16 @@ int main(int argc, char **argv)
 
         if (m.id == MSG_SOCK_CONN_CNF) {               /* TCP connect + TLS handshake done */
             if (m.result != SOCK_ERR_OK) {
-                fprintf(stderr, "TLS connect failed: %s\n", sock_strerror(m.result));
+                char why[SOCK_MAX_TLS_ERROR_TEXT];           /* rustls' reason, if TLS said no */
+                if (sock_tls_error_text(id, why, sizeof why) > 0)
+                    fprintf(stderr, "TLS connect failed: %s (%s)\n", sock_strerror(m.result), why);
+                else
+                    fprintf(stderr, "TLS connect failed: %s\n", sock_strerror(m.result));
                 break;
             }
-            printf("TLS connected to %s, certificate verified\n", cert.hostName);
+            char peer[SOCK_MAX_ADDR_TEXT];
+            if (sock_peer_addr(id, peer, sizeof peer) < 0) strcpy(peer, "?");
+            printf("TLS connected to %s (%s), certificate verified\n", cert.hostName, peer);
             if (len == 0 || len >= sizeof reply || !sock_send(id, text, len)) break;
         } else if (m.id == MSG_SOCK_RECV_IND) {
             int n = sock_recv(id, reply + got, sizeof reply - 1 - got);

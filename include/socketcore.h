@@ -14,6 +14,9 @@
 #define SOCKETCORE_VERSION_PATCH 0
 #define SOCKETCORE_VERSION "0.1.0"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * No error.
@@ -347,6 +350,47 @@
 #define SOCK_MAX_COMPAT_REPLIES 4096
 
 /**
+ * Log level: nothing.
+ */
+#define SOCK_LOG_OFF 0
+
+/**
+ * Log level: failures the application sees as codes (connect failed, TLS refused).
+ */
+#define SOCK_LOG_ERROR 1
+
+/**
+ * Log level: also conditions worth attention (datagrams dropped).
+ */
+#define SOCK_LOG_WARN 2
+
+/**
+ * Log level: also connects and closes.
+ */
+#define SOCK_LOG_INFO 3
+
+/**
+ * Log level: also name resolution results, TLS handshake steps, flow-control pauses.
+ */
+#define SOCK_LOG_DEBUG 4
+
+/**
+ * Log level: everything the libraries log (rustls and mio internals included).
+ */
+#define SOCK_LOG_TRACE 5
+
+/**
+ * Bytes that hold any text `sock_tls_error_text` writes, NUL included.
+ */
+#define SOCK_MAX_TLS_ERROR_TEXT 256
+
+/**
+ * Bytes that hold any address `sock_peer_addr` and `sock_local_addr` write, NUL included
+ * ("[" IPv6 with a zone "]:" port).
+ */
+#define SOCK_MAX_ADDR_TEXT 64
+
+/**
  * TLS material for `SOCK_TYPE_SSL`, each field NUL-terminated text or NULL.
  */
 typedef struct sock_cert {
@@ -469,9 +513,31 @@ typedef struct sock_counters {
     uint64_t recv_buffered;
 } sock_counters;
 
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
+/**
+ * Library-wide counters, filled by `sock_global_stats` (for a host's health endpoint).
+ */
+typedef struct sock_global_counters {
+    /**
+     * Socket ids in use (from `sock_conn` until `sock_destroy`).
+     */
+    uint64_t sockets;
+    /**
+     * Messages waiting in the ring for `sock_wait_msg`.
+     */
+    uint64_t messages_pending;
+    /**
+     * The most messages ever waiting at once since the library started.
+     */
+    uint64_t messages_high_water;
+    /**
+     * Bytes accepted by `sock_send` and not yet handed to the kernel, all sockets together.
+     */
+    uint64_t send_queued;
+    /**
+     * Bytes received and not yet read with `sock_recv`, all sockets together.
+     */
+    uint64_t recv_buffered;
+} sock_global_counters;
 
 /**
  * Opens a socket and starts connecting it to `addr` (a name, or an IPv4/IPv6 literal) on
@@ -662,8 +728,83 @@ const char *sock_version(void);
  */
 void sock_shutdown(void);
 
+/**
+ * Sends the library's log lines at `level` and more severe (`SOCK_LOG_ERROR` ...
+ * `SOCK_LOG_TRACE`; `SOCK_LOG_OFF` stops them) to `callback(level, line, user)`, or to stderr
+ * when `callback` is NULL. Replaces what `SOCKETCORE_LOG` or an earlier call set. Returns 0,
+ * or `-SOCK_ERR_EARG` for a level outside 0..=5.
+ *
+ * The callback runs on whichever thread logs, the poll thread included, possibly while the
+ * library holds a socket's lock: it must return quickly and must not call socketcore. Such a
+ * call is refused at once, doing nothing: it returns what it returns when the library fails
+ * internally (0 from the functions that return 1 or 0, -1 from sock_conn, `SOCK_ERR_EPANIC`
+ * from sock_error, `-SOCK_ERR_EPANIC` from those returning `-code`), and a warning line
+ * follows. `line` is valid only during the call. Lines never hold payload bytes or key
+ * material.
+ *
+ * # Safety
+ * `callback` is NULL or a function of this signature that stays callable, with `user`, until
+ * it is replaced or logging is turned off.
+ */
+int sock_set_log(int level, void (*callback)(int level, const char *line, void *user), void *user);
+
+/**
+ * Why the socket's TLS connection failed, as rustls said it, NUL-terminated into `buf`: for
+ * example "invalid peer certificate: UnknownIssuer", "invalid peer certificate: certificate
+ * expired: ...", "invalid peer certificate: certificate not valid for name ..." or "received
+ * fatal alert: HandshakeFailure". The codes stay coarse
+ * (`SOCK_ERR_SSL_ECERT`, `SOCK_ERR_SSL_EHANDSHAKE`), this says which check failed. Returns the
+ * length (texts are cut to fit `SOCK_MAX_TLS_ERROR_TEXT` bytes with the NUL), 0 when the
+ * socket had no TLS failure, `-SOCK_ERR_EARG` for NULL `buf` or `len` too small,
+ * `-SOCK_ERR_EBADID`.
+ *
+ * # Safety
+ * `buf` is NULL or points at `len` writable bytes.
+ */
+int sock_tls_error_text(int id, char *buf, size_t len);
+
+/**
+ * The address of the socket's peer as text ("192.0.2.1:443", "[2001:db8::1]:443"),
+ * NUL-terminated into `buf` (`SOCK_MAX_ADDR_TEXT` bytes suffice). Returns its length,
+ * `-SOCK_ERR_ENOTCONN` while no OS socket is connected (before the connect is under way, after
+ * a failure or close), `-SOCK_ERR_EARG` for NULL `buf` or `len` too small, `-SOCK_ERR_EBADID`.
+ *
+ * # Safety
+ * `buf` is NULL or points at `len` writable bytes.
+ */
+int sock_peer_addr(int id, char *buf, size_t len);
+
+/**
+ * The socket's own address as text, as `sock_peer_addr` (for UDP and RAW: once the socket is
+ * open, so from its CONN_CNF on).
+ *
+ * # Safety
+ * `buf` is NULL or points at `len` writable bytes.
+ */
+int sock_local_addr(int id, char *buf, size_t len);
+
+/**
+ * The negotiated TLS version and cipher suite, as rustls names them ("TLSv1_3
+ * TLS13_AES_256_GCM_SHA384"), NUL-terminated into `buf` (64 bytes suffice). Returns the
+ * length, `-SOCK_ERR_EINVAL` when `id` is not a connected TLS socket, `-SOCK_ERR_EARG` for
+ * NULL `buf` or `len` too small, `-SOCK_ERR_EBADID`.
+ *
+ * # Safety
+ * `buf` is NULL or points at `len` writable bytes.
+ */
+int sock_tls_info(int id, char *buf, size_t len);
+
+/**
+ * Fills `out` with the library-wide counters. Returns 0, or `-SOCK_ERR_EARG` for NULL `out`.
+ * Before the first call that starts the library (and after `sock_shutdown`) they are all 0.
+ *
+ * # Safety
+ * `out` is NULL or points at a writable `sock_global_counters`.
+ */
+int sock_global_stats(struct sock_global_counters *out);
+
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif  /* SOCKETCORE_H */

@@ -4,24 +4,16 @@
 #   2. builds examples/ against that prefix with CMake find_package(socketcore),
 #   3. starts a local TCP/UDP echo server (examples/echo_server.c, 127.0.0.1 only),
 #   4. runs examples/tcp_echo_client against it, then stops the server.
-# Exits 0 only when the echo came back intact. Needs cargo, a C compiler and cmake (installed
-# with apt-get when missing and run as root). No network beyond the loopback.
+# Exits 0 only when the echo came back intact. Needs cargo, a C compiler and cmake: the ones
+# missing are installed with apt-get when run as root, else the script stops at once saying
+# which command to run (scripts/lib/ensure-deps.sh). No network beyond the loopback.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 prefix=$root/prefix
 build=$root/build/demo
 
-if ! command -v cmake >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "== installing cmake"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null
-    else
-        echo "demo: cmake is needed (e.g. sudo apt-get install cmake)" >&2
-        exit 1
-    fi
-fi
+scripts/lib/ensure-deps.sh demo # installs what is missing (as root) or says how
 
 echo "== 1/4 build libsocketcore and install it into $prefix"
 scripts/install.sh "$prefix"

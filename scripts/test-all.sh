@@ -2,8 +2,11 @@
 # Runs every test: Rust (unit and integration), the build without TLS, the C tests via CTest
 # (shared, static and under valgrind, helgrind, drd) against an installed prefix, then the Lua,
 # Python and example tests, and the benchmark suite's quick smoke mode.
+# What the tests need is installed first when run as root (apt-get, rustup component add);
+# otherwise the script stops at once with the command to run (scripts/lib/ensure-deps.sh).
 set -eu
 cd "$(dirname "$0")/.."
+scripts/lib/ensure-deps.sh all
 prefix=$(pwd)/target/test-prefix
 
 echo "== Rust: fmt, clippy, tests"
@@ -20,6 +23,9 @@ scripts/install.sh "$prefix" >/dev/null
 
 echo "== C tests (CTest)"
 scripts/test-c.sh "$prefix"
+
+echo "== the installed prefix moved elsewhere (CMake, pkg-config shared and static, Lua, luarocks)"
+scripts/test-relocation.sh "$prefix"
 
 echo "== bindings and examples"
 # The default build has TLS: a TLS test that skips (SSL_EINIT) is a failure here.

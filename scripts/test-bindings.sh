@@ -2,7 +2,9 @@
 # Builds and runs the binding and example tests against an installed socketcore:
 #   1. the Lua 5.1 module (bindings/lua) with CMake find_package(socketcore), installed into
 #      PREFIX/lib/lua/5.1, then the Lua tests run by lua5.1 against local servers;
-#   2. the Python package (bindings/python) pip-installed into a venv, then its pytest suite;
+#   2. the Python wheel built by pip from a read-only copy of the checkout (libsocketcore
+#      inside, built from the Rust sources), installed into a fresh venv, then its pytest
+#      suite and the README snippet with no SOCKETCORE_* variables;
 #   3. the C examples (examples/) built with find_package(socketcore), shared and static, and
 #      run against local echo servers (TLS with a private CA made by openssl).
 # Usage: scripts/test-bindings.sh [PREFIX]
@@ -22,23 +24,7 @@ failures=""
 fail() { failures="$failures
   - $*"; echo "FAILED: $*"; }
 
-# -- tools (installed when missing and we are root on Debian, as in CI) ---------------------
-need=""
-command -v lua5.1 >/dev/null || need="$need lua5.1"
-[ -f /usr/include/lua5.1/lua.h ] || need="$need liblua5.1-0-dev"
-command -v cmake >/dev/null || need="$need cmake"
-command -v openssl >/dev/null || need="$need openssl"
-command -v python3 >/dev/null || need="$need python3"
-if [ -n "$need" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        say "installing$need"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
-    else
-        echo "missing:$need (install them, e.g. apt-get install$need)" >&2
-        exit 1
-    fi
-fi
+"$root/scripts/lib/ensure-deps.sh" all || exit 1 # the tools: installed when root, else stop
 
 if [ $# -lt 1 ] || [ ! -f "$prefix/lib/cmake/socketcore/socketcoreConfig.cmake" ]; then
     say "installing socketcore into $prefix"
@@ -57,28 +43,50 @@ else
 fi
 
 # -- Python -----------------------------------------------------------------------------------
-say "Python: pip install ./bindings/python (venv $build/venv)"
+# As a new user: a wheel built by pip from the sources (setuptools-rust builds libsocketcore into
+# it), from a read-only copy of the checkout that must stay unchanged, installed into a fresh
+# venv and used with no SOCKETCORE_* variable (nor CARGO_TARGET_DIR for the build).
 py=""
-if [ -x "$build/venv/bin/python" ] || python3 -m venv "$build/venv" >/dev/null 2>&1; then
-    py=$build/venv/bin/python
-    "$py" -m pip install -q --disable-pip-version-check "$root/bindings/python" pytest || py=""
+venv=$build/venv
+ro=$build/ro-checkout
+wheels=$build/wheels
+say "Python: pip wheel from a read-only copy of the checkout ($ro)"
+[ ! -d "$ro" ] || chmod -R u+w "$ro"
+rm -rf "$ro" "$wheels" "$venv"
+mkdir -p "$ro"
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    # Tracked files and new ones not ignored: the checkout as it is, without build output.
+    # (--ignore-failed-read: a tracked file deleted in the work tree is left out.)
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+        tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -C "$ro" -xf -
+else
+    tar -C "$root" --exclude=./target --exclude=./prefix --exclude=./build -cf - . | tar -C "$ro" -xf -
 fi
-if [ -z "$py" ]; then # no venv module: plain pip (acceptable as root in CI)
-    echo "(no usable venv: installing with the system pip)"
-    py=python3
-    "$py" -m pip install -q --disable-pip-version-check "$root/bindings/python" pytest 2>/dev/null ||
-        "$py" -m pip install -q --disable-pip-version-check --break-system-packages "$root/bindings/python" pytest ||
-        py=""
+snapshot() { (cd "$ro" && find . -printf '%p %s %T@ %m\n' | LC_ALL=C sort); }
+chmod -R a-w "$ro" # enforced for non-root users; for root the snapshot comparison below is
+snapshot >"$build/ro.before"
+if python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest &&
+    (cd "$build" && env -u SOCKETCORE_LIB -u SOCKETCORE_PREFIX -u CARGO_TARGET_DIR \
+        "$venv/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps -w "$wheels" \
+        "$ro/bindings/python"); then
+    if ! snapshot | diff "$build/ro.before" - >"$build/ro.diff"; then
+        cat "$build/ro.diff"
+        fail "building the wheel wrote into the source tree"
+    fi
+    wheel=$(ls "$wheels"/socketcore-*.whl)
+    echo "$(basename "$wheel"): $(wc -c <"$wheel") bytes"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$wheel" && py=$venv/bin/python
 fi
-rm -rf "$root/bindings/python/build" "$root/bindings/python/src/socketcore.egg-info" # setuptools' in-tree leftovers
+chmod -R u+w "$ro"
 if [ -n "$py" ]; then
-    say "Python: pytest (library from SOCKETCORE_PREFIX=$prefix)"
+    say "Python: pytest (the library inside the wheel; no SOCKETCORE_* variables)"
     # Run from outside the source tree so the installed package is the one tested.
-    (cd "$build" && env -u SOCKETCORE_LIB SOCKETCORE_PREFIX="$prefix" \
+    # SOCKETCORE_TEST_PREFIX only tells test_prefix_lookup which prefix to look up.
+    (cd "$build" && env -u SOCKETCORE_LIB -u SOCKETCORE_PREFIX SOCKETCORE_TEST_PREFIX="$prefix" \
         "$py" -m pytest -q -p no:cacheprovider -rs "$root/bindings/python/tests") || fail "pytest"
     say "Python: the README snippet as a new user runs it"
-    (cd "$build" && env -u SOCKETCORE_LIB SOCKETCORE_PREFIX="$prefix" "$py" - <<'PYEOF'
-import socket, threading
+    (cd "$build" && env -u SOCKETCORE_LIB -u SOCKETCORE_PREFIX -u PKG_CONFIG_PATH "$py" - <<'PYEOF'
+import os, socket, threading
 import socketcore as sc
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 def echo():
@@ -88,11 +96,13 @@ threading.Thread(target=echo, daemon=True).start()
 with sc.Socket.connect_to("127.0.0.1", srv.getsockname()[1], timeout=5) as s:
     s.sendall(b"hello")
     assert s.recv(timeout=5) == b"hello"
+inside = os.path.join(os.path.dirname(sc.__file__), "_libsocketcore.abi3.so")
+assert sc.loaded_path() == inside, sc.loaded_path()
 print("snippet OK with", sc.loaded_path())
 PYEOF
     ) || fail "Python README snippet"
 else
-    fail "pip install ./bindings/python"
+    fail "Python wheel build or install"
 fi
 
 # -- C examples -------------------------------------------------------------------------------

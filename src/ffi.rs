@@ -5,8 +5,14 @@ use crate::constants::SOCK_MAX_ADDR_LEN;
 use std::ffi::{c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Runs an exported body; a panic inside becomes `on_panic` instead of unwinding into C.
+/// Runs an exported body; a panic inside becomes `on_panic` instead of unwinding into C. A call
+/// from inside the application's log callback is refused with `on_panic` without running the
+/// body (the callback may run while the library holds a lock: see `sock_set_log`).
 pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    crate::diagnostics::init();
+    if crate::diagnostics::refuse_reentry() {
+        return on_panic;
+    }
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
 }
 

@@ -10,6 +10,7 @@ pub mod codes;
 mod compat;
 mod conn_config;
 pub mod constants;
+pub mod diagnostics;
 mod errno;
 mod ffi;
 mod library_pin;
@@ -34,6 +35,7 @@ pub mod types;
 pub use api::*;
 pub use codes::*;
 pub use constants::*;
+pub use diagnostics::*;
 pub use types::*;
 
 /// Internal counters for tests of the bounds; not part of the C API.

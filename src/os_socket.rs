@@ -67,6 +67,18 @@ impl Io {
         }
     }
 
+    /// The connected peer's address, or this socket's own; `ENOTCONN` while there is none.
+    pub(crate) fn address(&self, peer: bool) -> Result<std::net::SocketAddr, std::ffi::c_int> {
+        use crate::codes::SOCK_ERR_ENOTCONN;
+        let s = self.sock_ref().ok_or(SOCK_ERR_ENOTCONN)?;
+        let addr = if peer { s.peer_addr() } else { s.local_addr() };
+        match addr {
+            Ok(a) => a.as_socket().ok_or(SOCK_ERR_ENOTCONN),
+            Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Err(SOCK_ERR_ENOTCONN),
+            Err(e) => Err(crate::errno::code_of(&e)),
+        }
+    }
+
     pub(crate) fn is_some(&self) -> bool {
         !matches!(self, Io::None)
     }

@@ -129,6 +129,8 @@ struct State {
     tls: Option<Box<TlsConn>>,
     addrs: VecDeque<SocketAddr>,
     last_error: c_int,
+    /// Why the TLS connection failed, in rustls' words (`sock_tls_error_text`).
+    tls_error: Option<String>,
     opts: SockOpts,
     destroyed: bool,
     close_requested: bool,
@@ -236,6 +238,7 @@ impl Sock {
                 tls: None,
                 addrs: VecDeque::new(),
                 last_error: SOCK_ERR_OK,
+                tls_error: None,
                 opts: SockOpts::default(),
                 destroyed: false,
                 close_requested: false,
@@ -297,6 +300,7 @@ impl Sock {
             }
             match addrs {
                 Ok(list) => {
+                    log::debug!(target: "socketcore", "socket {}: addresses to try: {list:?}", self.id);
                     st.addrs = list.into();
                     st.connect_next(cx, SOCK_ERR_EDNS);
                 }
@@ -542,11 +546,38 @@ impl Sock {
     }
 
     /// Whether the TLS session was resumed, once connected.
+    /// The negotiated TLS version and cipher suite, once connected.
+    pub(crate) fn tls_summary(&self, sh: &Shared) -> Result<String, c_int> {
+        self.with(sh, |st, _| match (&st.tls, st.phase) {
+            (Some(t), Phase::Open | Phase::Closing) => Ok(t.summary()),
+            _ => Err(SOCK_ERR_EINVAL),
+        })
+    }
+
+    /// Why the TLS connection failed (None: it did not, or the socket is not TLS).
+    pub(crate) fn tls_error_text(&self, sh: &Shared) -> Result<Option<String>, c_int> {
+        self.with(sh, |st, _| Ok(st.tls_error.clone()))
+    }
+
+    /// The peer's address (`peer`) or the socket's own, while an OS socket is connected.
+    pub(crate) fn address(&self, sh: &Shared, peer: bool) -> Result<SocketAddr, c_int> {
+        self.with(sh, |st, _| st.io.address(peer))
+    }
+
     pub(crate) fn tls_resumed(&self, sh: &Shared) -> Result<bool, c_int> {
         self.with(sh, |st, _| match (&st.tls, st.phase) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.resumed()),
             _ => Err(SOCK_ERR_EINVAL),
         })
+    }
+
+    /// (bytes queued to send, bytes received and not yet read), for `sock_global_stats`.
+    pub(crate) fn buffered(&self) -> (u64, u64) {
+        let st = self.state.lock();
+        (
+            st.queued_bytes as u64,
+            (st.stream_buf.len() + st.datagram_bytes) as u64,
+        )
     }
 
     /// Bytes of buffer memory this socket holds now (for tests of lazy allocation).
@@ -641,12 +672,35 @@ impl State {
     }
 
     fn opened(&mut self, cx: &Cx<'_>) {
+        if log::log_enabled!(target: "socketcore", log::Level::Info) {
+            let peer = self
+                .io
+                .address(true)
+                .map_or_else(|_| "-".into(), |a| a.to_string());
+            let local = self
+                .io
+                .address(false)
+                .map_or_else(|_| "-".into(), |a| a.to_string());
+            let tls = self
+                .tls
+                .as_ref()
+                .map(|t| format!(", {}", t.summary()))
+                .unwrap_or_default();
+            log::info!(target: "socketcore", "socket {}: connected to {peer} from {local}{tls}", cx.sock.id);
+        }
         self.phase = Phase::Open;
         cx.post(MSG_SOCK_CONN_CNF, SOCK_ERR_OK, 0, 0);
         self.read(cx);
     }
 
     fn fail_connect(&mut self, cx: &Cx<'_>, code: c_int) {
+        self.keep_tls_error();
+        match &self.tls_error {
+            Some(why) => log::error!(target: "socketcore", "socket {}: connect failed: {} ({why})",
+                cx.sock.id, said(code)),
+            None => log::error!(target: "socketcore", "socket {}: connect failed: {}",
+                cx.sock.id, said(code)),
+        }
         self.io = Io::None;
         self.tls = None;
         self.addrs.clear();
@@ -659,6 +713,9 @@ impl State {
     /// CLOSE_CNF if the application was closing, else CLOSE_IND once the buffered bytes are
     /// announced.
     fn fail(&mut self, cx: &Cx<'_>, code: c_int) {
+        self.keep_tls_error();
+        log::warn!(target: "socketcore", "socket {}: connection failed: {}{}", cx.sock.id,
+            said(code), self.tls_error.as_ref().map(|w| format!(" ({w})")).unwrap_or_default());
         self.io = Io::None;
         self.last_error = code;
         self.read_done = true;
@@ -686,8 +743,16 @@ impl State {
         }
     }
 
+    /// Keeps rustls' reason for a TLS failure once the TLS state is gone.
+    fn keep_tls_error(&mut self) {
+        if let Some(why) = self.tls.as_ref().and_then(|t| t.error_text()) {
+            self.tls_error = Some(crate::diagnostics::tls_error_text(why));
+        }
+    }
+
     /// Queued sends are done: shut the connection down and confirm the close.
     fn finish_close(&mut self, cx: &Cx<'_>, code: c_int) {
+        log::info!(target: "socketcore", "socket {}: closed ({})", cx.sock.id, said(code));
         if let Io::Tcp(s) = &mut self.io {
             let _ = s.shutdown(std::net::Shutdown::Write);
             // Unread input would make the kernel answer our close with RST, which can destroy
@@ -749,6 +814,8 @@ impl State {
             } else {
                 let spare = self.stream_buf.spare();
                 if spare.is_empty() {
+                    log::debug!(target: "socketcore",
+                        "socket {}: receive buffer full, reading paused until sock_recv", cx.sock.id);
                     self.read_paused = true;
                     return;
                 }
@@ -846,4 +913,9 @@ fn drain(s: &mut mio::net::TcpStream) {
             }
         }
     });
+}
+
+/// The sentence for `code` without its NUL, for log lines.
+fn said(code: c_int) -> &'static str {
+    sentence(code).trim_end_matches('\0')
 }

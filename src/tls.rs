@@ -186,6 +186,13 @@ fn build_config(key: &ConfigKey) -> Result<ClientConfig, c_int> {
         .with_custom_certificate_verifier(verifier)
         .with_client_cert_resolver(Arc::new(ClientAuth(client_key)));
     config.alpn_protocols = key.alpn.clone();
+    // A debugging aid, off unless asked for: with SSLKEYLOGFILE set, rustls appends every
+    // session's secrets to that file (NSS key log format, for Wireshark). Anyone who can read
+    // the file can decrypt the traffic: never set it in production.
+    if std::env::var_os("SSLKEYLOGFILE").is_some() {
+        log::warn!(target: "socketcore", "SSLKEYLOGFILE is set: TLS secrets are written to it");
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+    }
     Ok(config)
 }
 
@@ -283,6 +290,8 @@ pub(crate) struct TlsConn {
     /// TLS 1.3 with client authentication: the handshake is done on our side, and CONN_CNF
     /// waits for the server's first record (its tickets, data, or its refusal as an alert).
     pub awaiting_verdict: bool,
+    /// rustls' words for the error that ended the connection.
+    error: Option<String>,
 }
 
 /// What one read of TLS records gave.
@@ -305,6 +314,7 @@ impl TlsConn {
             close_notify_sent: false,
             cert_requested: false,
             awaiting_verdict: false,
+            error: None,
         })
     }
 
@@ -339,7 +349,11 @@ impl TlsConn {
         self.cert_requested |= CERT_REQUESTED.get();
         match processed {
             Ok(_) => Ok(Records::Processed),
-            Err(e) => Err(code_for(&e, handshaking)),
+            Err(e) => {
+                log::debug!(target: "socketcore", "TLS error: {e}");
+                self.error = Some(e.to_string());
+                Err(code_for(&e, handshaking))
+            }
         }
     }
 
@@ -376,5 +390,24 @@ impl TlsConn {
 
     pub(crate) fn resumed(&self) -> bool {
         self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+
+    /// rustls' words for the error that ended the connection, if one did.
+    pub(crate) fn error_text(&self) -> Option<String> {
+        self.error.clone()
+    }
+
+    /// The negotiated version and cipher suite, for the log.
+    pub(crate) fn summary(&self) -> String {
+        let version = self.conn.protocol_version().map(|v| format!("{v:?}"));
+        let suite = self
+            .conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()));
+        format!(
+            "{} {}",
+            version.unwrap_or_default(),
+            suite.unwrap_or_default()
+        )
     }
 }

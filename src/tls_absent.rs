@@ -88,4 +88,12 @@ impl TlsConn {
     pub(crate) fn resumed(&self) -> bool {
         match self.never {}
     }
+
+    pub(crate) fn error_text(&self) -> Option<String> {
+        match self.never {}
+    }
+
+    pub(crate) fn summary(&self) -> String {
+        match self.never {}
+    }
 }

@@ -55,6 +55,9 @@ impl State {
         let n = datagram.len();
         if self.datagram_bytes + n > bound || self.datagrams.len() >= MAX_DATAGRAMS {
             self.stats.datagrams_dropped += 1;
+            log::debug!(target: "socketcore",
+                "datagram of {n} bytes dropped: the receive queue is full ({} dropped so far)",
+                self.stats.datagrams_dropped);
         } else {
             self.datagrams.push_back(datagram.to_vec());
             self.datagram_bytes += n;

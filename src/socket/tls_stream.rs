@@ -106,6 +106,8 @@ impl State {
             // Drain what rustls has decrypted before asking the kernel for more.
             let spare = self.stream_buf.spare();
             if spare.is_empty() {
+                log::debug!(target: "socketcore",
+                    "socket {}: receive buffer full, reading paused until sock_recv", cx.sock.id);
                 self.read_paused = true;
                 return;
             }

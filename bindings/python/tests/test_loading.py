@@ -47,16 +47,38 @@ def test_socketcore_lib_env_wins_and_missing_library_is_a_clear_error():
 
 
 def test_prefix_lookup():
-    path = sc.loaded_path()
-    assert path
-    prefix = os.path.dirname(os.path.dirname(os.path.realpath(path)))
+    # SOCKETCORE_TEST_PREFIX: an installed prefix to look up (scripts/test-bindings.sh passes
+    # one); else the prefix the loaded library sits in, if it sits in one.
+    prefix = os.environ.get("SOCKETCORE_TEST_PREFIX")
+    if not prefix:
+        path = sc.loaded_path()
+        assert path
+        prefix = os.path.dirname(os.path.dirname(os.path.realpath(path)))
     if not os.path.exists(os.path.join(prefix, "lib", "libsocketcore.so.0")):
-        pytest.skip("the library under test is not in an installed prefix layout")
+        pytest.skip("no installed prefix to look the library up in")
     env = {"SOCKETCORE_PREFIX": prefix}
     r = _run("import os; os.environ.pop('SOCKETCORE_LIB', None)\nimport socketcore as sc\n"
              "sc.version(); print(sc.loaded_path())", env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith(os.path.join(prefix, "lib")), r.stdout
+
+
+def test_the_copy_inside_the_package_comes_first(tmp_path):
+    inside = _ffi.bundled()
+    if not inside:
+        pytest.skip("this copy of the package carries no library (not installed from the wheel)")
+    # The installed package as a user runs it: no SOCKETCORE_* variables, not from the sources.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SOCKETCORE_LIB", "SOCKETCORE_PREFIX", "PYTHONPATH")}
+    code = ("import socketcore as sc\nprint(sc.version(), sc.__version__, sc.loaded_path(), "
+            "sc.__file__)")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    version, package_version, loaded, module = r.stdout.split()
+    assert os.path.dirname(module) == os.path.dirname(inside[0]), "another copy was imported"
+    assert loaded == inside[0]
+    assert version == package_version == sc.__version__  # one version: Cargo.toml's
 
 
 def _threads() -> int:
@@ -116,3 +138,27 @@ def test_load_unload_cycle(servers):
             assert _threads() <= threads
             assert _fds() <= fds
         sc.lib(path)
+
+
+def test_socketcore_log_writes_connects_and_failures_to_stderr(servers, closed_port, tmp_path):
+    # The installed package (not the sources), as in test_the_copy_inside_the_package_comes_first,
+    # unless only the sources are at hand: then the library the tests loaded.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["SOCKETCORE_LOG"] = "info"
+    env.setdefault("SOCKETCORE_LIB", sc.loaded_path() or "")
+    code = f"""
+import socketcore as sc
+with sc.Socket.connect_to("127.0.0.1", {servers["tcp"]}, timeout=10) as s:
+    s.sendall(b"x")
+try:
+    sc.Socket.connect_to("127.0.0.1", {closed_port}, timeout=10)
+except sc.SocketCoreError as e:
+    print("refused", e.code.name)
+"""
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "refused ECONNREFUSED" in r.stdout
+    assert f"connected to 127.0.0.1:{servers['tcp']} from 127.0.0.1:" in r.stderr, r.stderr
+    assert "socketcore [ERROR] socketcore: socket" in r.stderr and "connect failed" in r.stderr
+    assert "socketcore [DEBUG]" not in r.stderr  # nothing below the level asked for

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 
@@ -166,3 +167,27 @@ def test_raw_ids_and_message_iterator(servers):
     assert got == b"raw"
     assert seen[0] == sc.MsgId.CONN_CNF and seen[-1] == sc.MsgId.CLOSE_CNF
     assert sc.MsgId.SEND_CNF in seen and sc.MsgId.RECV_IND in seen
+
+
+def test_peer_and_local_addresses(servers):
+    with sc.Socket.connect_to("127.0.0.1", servers["whoami"], timeout=10) as s:
+        assert s.peer_addr() == f"127.0.0.1:{servers['whoami']}"
+        local = s.local_addr()
+        host, port = s.recv_exactly(len(local) + 1, timeout=10).decode().split()
+        assert local == f"{host}:{port}"  # what the server saw as our address
+
+
+def test_global_stats_count_sockets_and_unread_bytes(servers):
+    before = sc.global_stats()
+    with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
+        s.sendall(b"12345")
+        deadline = time.monotonic() + 10
+        while sc.global_stats().recv_buffered < before.recv_buffered + 5:
+            assert time.monotonic() < deadline, "the echo never arrived"
+            time.sleep(0.01)
+        now = sc.global_stats()
+        assert now.sockets == before.sockets + 1
+        assert now.messages_high_water >= 1
+        assert s.recv_exactly(5, timeout=10) == b"12345"
+        assert sc.global_stats().recv_buffered == before.recv_buffered
+    assert sc.global_stats().sockets == before.sockets

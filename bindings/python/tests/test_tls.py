@@ -21,6 +21,33 @@ def test_private_ca_by_ip(servers, pem):
     with tls(servers, sc.Cert(ca_cert=pem("ca.pem"))) as s:
         s.sendall(b"over tls")
         assert s.recv_exactly(8, timeout=10) == b"over tls"
+        assert s.tls_info().startswith(("TLSv1_3 TLS13_", "TLSv1_2 TLS_")), s.tls_info()
+
+
+def test_sslkeylogfile_is_written_only_when_set(servers, pem, tmp_path):
+    import subprocess
+    import sys
+    keylog = tmp_path / "keys.log"
+    code = f"""
+import socketcore as sc
+ca = open({str(tmp_path / 'ca.pem')!r}, 'rb').read()
+with sc.Socket.connect_to("127.0.0.1", {servers['tls']}, sc.SockType.SSL,
+                          cert=sc.Cert(ca_cert=ca), timeout=15) as s:
+    s.sendall(b"k")
+    assert s.recv_exactly(1, timeout=10) == b"k"
+"""
+    (tmp_path / "ca.pem").write_bytes(pem("ca.pem"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SSLKEYLOGFILE")}
+    env.setdefault("SOCKETCORE_LIB", sc.loaded_path() or "")
+    for with_keylog in (False, True):
+        run_env = dict(env, SSLKEYLOGFILE=str(keylog)) if with_keylog else env
+        r = subprocess.run([sys.executable, "-c", code], env=run_env, cwd=str(tmp_path),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert keylog.exists() == with_keylog
+    # NSS key log lines, for Wireshark: TLS 1.3 traffic secrets, or TLS 1.2's master secret.
+    text = keylog.read_text()
+    assert "CLIENT_TRAFFIC_SECRET_0 " in text or "CLIENT_RANDOM " in text, text
 
 
 def test_private_ca_by_name_and_large_transfer(servers, pem):
@@ -39,12 +66,15 @@ def test_untrusted_ca_is_rejected(servers, pem):
     with pytest.raises(sc.SocketCoreError) as e:
         tls(servers, sc.Cert(ca_cert=pem("other_ca.pem")))
     assert e.value.code == sc.Err.SSL_ECERT
+    assert e.value.detail and "UnknownIssuer" in e.value.detail  # rustls' reason
+    assert e.value.detail in str(e.value)
 
 
 def test_wrong_name_is_rejected(servers, pem):
     with pytest.raises(sc.SocketCoreError) as e:
         tls(servers, sc.Cert(host_name="wrong.example", ca_cert=pem("ca.pem")))
     assert e.value.code == sc.Err.SSL_ECERT
+    assert e.value.detail and 'not valid for name "wrong.example"' in e.value.detail
 
 
 def test_wrong_name_accepted_with_no_hostname_verify(servers, pem):

@@ -11,17 +11,20 @@ Layers, from the top:
   * :func:`open_socket`, :func:`messages`, :func:`wait_msg`: ids and raw messages;
   * :func:`lib`: the ``ctypes.CDLL`` itself, every function with argtypes/restype.
 Errors raise :class:`SocketCoreError` with ``code`` (an :class:`Err`) and ``text``.
-The library is found via ``$SOCKETCORE_LIB``, else an installed prefix
-(``$SOCKETCORE_PREFIX``, pkg-config, /usr/local), else the system search.
+The library is the copy inside the package (the wheel carries one), unless ``$SOCKETCORE_LIB`` or
+``$SOCKETCORE_PREFIX`` names another; without a copy inside, an installed prefix (pkg-config,
+/usr/local), else the system search.
 """
 from __future__ import annotations
 
 import ctypes
 
-from . import _ffi
-from ._ffi import SockCert, SockConnOpts, SockMsg, SockStats, candidates, loaded_path, unload
+from . import _ffi, _version
+from ._ffi import (SockCert, SockConnOpts, SockGlobalStats, SockMsg, SockStats, candidates,
+                   loaded_path, unload)
 from ._router import Message
-from .client import (Cert, Socket, create_connection, messages, msg_fd, open_socket, shutdown,
+from .client import (Cert, Socket, create_connection, global_stats, messages, msg_fd,
+                     open_socket, shutdown,
                      strerror, timer_start, timer_stop, version, wait_msg)
 from .constants import (INF_TIMEOUT, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_REUSEADDR,
                         SO_SNDBUF, SOL_SOCKET, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
@@ -29,7 +32,7 @@ from .constants import (INF_TIMEOUT, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_RE
 from .errors import LibraryNotFoundError, SocketCoreError, SocketTimeoutError
 from .aio import AsyncSocket
 
-__version__ = "0.1.0"
+__version__ = _version.__version__  # Cargo.toml's version: the package's is the library's
 
 
 def lib(path: str | None = None) -> ctypes.CDLL:
@@ -40,9 +43,9 @@ def lib(path: str | None = None) -> ctypes.CDLL:
 __all__ = [
     "AsyncSocket", "Cert", "Err", "INF_TIMEOUT", "IPPROTO_TCP", "LibraryNotFoundError", "Message",
     "MsgId", "SO_KEEPALIVE", "SO_RCVBUF", "SO_REUSEADDR", "SO_SNDBUF", "SOL_SOCKET", "SockCert",
-    "SockConnOpts", "SockMsg", "SockStats", "SockType", "Socket", "SocketCoreError",
+    "SockConnOpts", "SockGlobalStats", "SockMsg", "SockStats", "SockType", "Socket", "SocketCoreError",
     "SocketTimeoutError", "TCP_KEEPCNT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_NODELAY",
-    "TlsVerify", "candidates", "create_connection", "lib", "loaded_path", "messages", "msg_fd",
+    "TlsVerify", "candidates", "create_connection", "global_stats", "lib", "loaded_path", "messages", "msg_fd",
     "open_socket", "shutdown", "strerror", "timer_start", "timer_stop", "unload", "version",
     "wait_msg",
 ]

@@ -1,15 +1,18 @@
 """Loading libsocketcore with ctypes: the C structs and every prototype (argtypes/restype).
 
 Where the library comes from, first match wins:
-  1. ``$SOCKETCORE_LIB``: a path to libsocketcore.so (or .so.0),
-  2. ``$SOCKETCORE_PREFIX/lib``, then the ``libdir`` pkg-config reports for socketcore,
-     then ``sys.prefix/lib``, ``/usr/local/lib``, ``/usr/lib`` (installed prefixes),
-  3. the system search (``ctypes.util.find_library`` and the dynamic linker's own paths).
+  1. ``$SOCKETCORE_LIB``: a path to libsocketcore.so (or .so.0); nothing else is tried then,
+  2. ``$SOCKETCORE_PREFIX/lib`` (an explicit choice of an installed prefix),
+  3. the copy inside this package (``_libsocketcore*.so``, which the wheel carries),
+  4. the ``libdir`` pkg-config reports for socketcore, then ``sys.prefix/lib``,
+     ``/usr/local/lib``, ``/usr/lib`` (installed prefixes),
+  5. the system search (``ctypes.util.find_library`` and the dynamic linker's own paths).
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import glob
 import os
 import shutil
 import subprocess
@@ -17,9 +20,11 @@ import sys
 import threading
 from typing import Callable, List, Optional
 
+from . import _version
 from .errors import LibraryNotFoundError
 
-SUPPORTED_MAJOR = 0
+#: The library's major version must be the package's (None: unknown, when run from a bare tree).
+SUPPORTED_MAJOR = _version.MAJOR
 LIB_NAMES = ("libsocketcore.so.0", "libsocketcore.so")
 
 
@@ -75,6 +80,18 @@ class SockStats(ctypes.Structure):
     ]
 
 
+class SockGlobalStats(ctypes.Structure):
+    """``sock_global_counters``, filled by ``sock_global_stats``."""
+
+    _fields_ = [
+        ("sockets", ctypes.c_uint64),
+        ("messages_pending", ctypes.c_uint64),
+        ("messages_high_water", ctypes.c_uint64),
+        ("send_queued", ctypes.c_uint64),
+        ("recv_buffered", ctypes.c_uint64),
+    ]
+
+
 _c_int, _c_size_t, _c_void_p, _c_char_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_char_p
 
 # name: (restype, argtypes). Every function the package calls is declared here, so no call
@@ -96,11 +113,18 @@ PROTOTYPES = {
     "sock_set_max_sockets": (_c_int, [_c_int]),
     "sock_timer_start": (_c_int, [_c_int, _c_int]),
     "sock_timer_stop": (_c_int, [_c_int]),
+    "sock_tls_error_text": (_c_int, [_c_int, _c_char_p, _c_size_t]),
+    "sock_peer_addr": (_c_int, [_c_int, _c_char_p, _c_size_t]),
+    "sock_local_addr": (_c_int, [_c_int, _c_char_p, _c_size_t]),
+    "sock_tls_info": (_c_int, [_c_int, _c_char_p, _c_size_t]),
+    "sock_global_stats": (_c_int, [ctypes.POINTER(SockGlobalStats)]),
     "sock_strerror": (_c_char_p, [_c_int]),
     "sock_version": (_c_char_p, []),
     "sock_shutdown": (None, []),
 }
-OPTIONAL = {"sock_stats", "sock_set_max_sockets", "sock_timer_start", "sock_timer_stop"}
+OPTIONAL = {"sock_stats", "sock_set_max_sockets", "sock_timer_start", "sock_timer_stop",
+            "sock_tls_error_text", "sock_peer_addr", "sock_local_addr", "sock_tls_info",
+            "sock_global_stats"}
 
 _lock = threading.RLock()
 _lib: Optional[ctypes.CDLL] = None
@@ -122,6 +146,12 @@ def _pkg_config_libdir() -> Optional[str]:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def bundled() -> List[str]:
+    """The library inside this package (a wheel built by setup.py carries it), if any."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(glob.glob(os.path.join(here, "_libsocketcore*.so")))
+
+
 def candidates() -> List[str]:
     """The paths and names tried, in order."""
     found: List[str] = []
@@ -130,7 +160,11 @@ def candidates() -> List[str]:
         return [env]  # explicit: no fallback that could load a different build
     dirs = []
     if os.environ.get("SOCKETCORE_PREFIX"):
-        dirs.append(os.path.join(os.environ["SOCKETCORE_PREFIX"], "lib"))
+        for name in LIB_NAMES:
+            p = os.path.join(os.environ["SOCKETCORE_PREFIX"], "lib", name)
+            if os.path.exists(p) and p not in found:
+                found.append(p)
+    found += bundled()
     pc = _pkg_config_libdir()
     if pc:
         dirs.append(pc)
@@ -176,7 +210,7 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
                 continue
             _declare(lib)
             version = lib.sock_version().decode()
-            if int(version.split(".")[0]) != SUPPORTED_MAJOR:
+            if SUPPORTED_MAJOR is not None and int(version.split(".")[0]) != SUPPORTED_MAJOR:
                 raise LibraryNotFoundError(
                     f"{cand} is socketcore {version}; this package needs {SUPPORTED_MAJOR}.x")
             _lib, _lib_path = lib, cand

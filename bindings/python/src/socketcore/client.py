@@ -118,6 +118,14 @@ def timer_stop(timer_id: int) -> bool:
     return check(_ffi.load().sock_timer_stop(timer_id), f"sock_timer_stop({timer_id})") == 1
 
 
+def global_stats() -> _ffi.SockGlobalStats:
+    """sock_global_stats: library-wide counters (sockets, messages pending and their high-water
+    mark, bytes queued to send, bytes received and not read)."""
+    out = _ffi.SockGlobalStats()
+    check(_ffi.load().sock_global_stats(ctypes.byref(out)), "sock_global_stats")
+    return out
+
+
 def wait_msg(timeout: Optional[float] = None) -> Optional[Message]:
     """The next message no :class:`Socket` owns; None after ``timeout`` seconds (None: forever)."""
     return ROUTER.wait_unclaimed(timeout)
@@ -133,6 +141,24 @@ def messages(timeout: Optional[float] = None) -> Iterator[Message]:
         if m is None:
             return
         yield m
+
+
+def _text_of(function: str, sid: int, required: bool = False) -> str:
+    """The text one of the ``sock_*(id, buf, len)`` functions writes ("" when the library
+    is too old to have it, unless ``required``)."""
+    lib = _ffi.load()
+    fn = getattr(lib, function, None)
+    if fn is None:
+        if required:
+            raise SocketCoreError(Err.EINVAL, f"this libsocketcore has no {function}")
+        return ""
+    buf = ctypes.create_string_buffer(256)
+    n = fn(sid, buf, len(buf))
+    if n < 0:
+        if required:
+            raise SocketCoreError(-n, function)
+        return ""
+    return buf.value.decode("utf-8", "replace")
 
 
 class Socket:
@@ -234,8 +260,9 @@ class Socket:
             raise
         if self._conn_result != 0:
             code = self._conn_result
+            detail = _text_of("sock_tls_error_text", sid) or None
             self._destroy()
-            raise SocketCoreError(code, f"connect to {host}:{port}")
+            raise SocketCoreError(code, f"connect to {host}:{port}", detail=detail)
 
     def send(self, data: Buffer, timeout: Optional[float] = 30.0) -> int:
         """Queues ``data`` (copied). Stream sockets: split into pieces as needed; UDP/RAW: one
@@ -323,6 +350,19 @@ class Socket:
         lib = _ffi.load()
         if lib.sock_setopt(sid, _int(level, "level"), _int(optname, "optname"), _int(value, "value")) != 0:
             raise SocketCoreError(lib.sock_error(sid), "sock_setopt")
+
+    def peer_addr(self) -> str:
+        """sock_peer_addr: the peer's address as "host:port" ("[v6]:port") while connected."""
+        return _text_of("sock_peer_addr", self._require_id(), required=True)
+
+    def local_addr(self) -> str:
+        """sock_local_addr: this socket's own address as "host:port" while it is open."""
+        return _text_of("sock_local_addr", self._require_id(), required=True)
+
+    def tls_info(self) -> str:
+        """sock_tls_info: the negotiated TLS version and cipher suite, e.g.
+        "TLSv1_3 TLS13_AES_256_GCM_SHA384" (a connected TLS socket only)."""
+        return _text_of("sock_tls_info", self._require_id(), required=True)
 
     def error(self) -> int:
         """sock_error: the socket's last error code."""

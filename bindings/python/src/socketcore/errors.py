@@ -10,10 +10,12 @@ class SocketCoreError(Exception):
     """A socketcore call or message reported an error.
 
     Attributes: ``code`` (an :class:`Err` when known, else the int), ``text`` (from
-    ``sock_strerror``), ``op`` (what was being done).
+    ``sock_strerror``), ``op`` (what was being done), ``detail`` (for a failed TLS connect,
+    why, in rustls' words: ``sock_tls_error_text``; else None).
     """
 
-    def __init__(self, code: int, op: str = "", text: Optional[str] = None) -> None:
+    def __init__(self, code: int, op: str = "", text: Optional[str] = None,
+                 detail: Optional[str] = None) -> None:
         code = abs(int(code))
         try:
             self.code: int = Err(code)
@@ -25,8 +27,10 @@ class SocketCoreError(Exception):
             text = _ffi.strerror_text(code)
         self.text: str = text
         self.op: str = op
+        self.detail: Optional[str] = detail
         name = self.code.name if isinstance(self.code, Err) else str(code)
-        super().__init__(f"{op + ': ' if op else ''}{text} (SOCK_ERR_{name} = {code})")
+        why = f": {detail}" if detail else ""
+        super().__init__(f"{op + ': ' if op else ''}{text}{why} (SOCK_ERR_{name} = {code})")
 
 
 class SocketTimeoutError(SocketCoreError, TimeoutError):
