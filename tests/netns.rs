@@ -73,6 +73,10 @@ const SCENARIOS: &[Scenario] = &[
         "eyeballs_all_addresses_refuse_promptly",
         eyeballs::all_refused,
     ),
+    (
+        "eyeballs_local_port_one_attempt_at_a_time",
+        eyeballs::local_port_one_at_a_time,
+    ),
     #[cfg(feature = "tls")]
     (
         "eyeballs_tls_first_address_blackholed",

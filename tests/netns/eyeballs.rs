@@ -169,6 +169,54 @@ pub fn all_refused() {
     expect(MSG_SOCK_CLOSE_CNF, id, 0);
 }
 
+/// With `local_port` only one socket can hold the port: attempts run one at a time, the
+/// silent first one given up after its share of the connect timeout (half, of two).
+pub fn local_port_one_at_a_time() {
+    let _s = session();
+    let port = 7106;
+    let local_port = 47106;
+    let name = "he-v4.sc11";
+    let addrs = resolve(name, port);
+    let (tx, accepted) = mpsc::channel();
+    let _server = serve(&format!("[::]:{port}"), move |l: TcpListener| {
+        let (s, peer) = l.accept().unwrap();
+        let _ = tx.send((canonical(s.local_addr().unwrap()), canonical(peer)));
+        echo(s);
+    });
+    silence(&addrs[0], "first");
+    let timeout = Duration::from_millis(2000);
+    let share = timeout / 2;
+    let start = Instant::now();
+    let id = conn_opts(SOCK_TYPE_TCP, port, name, |o| {
+        o.connect_timeout_ms = timeout.as_millis() as i32;
+        o.local_port = local_port as i32;
+    });
+    let m = wait(5_000).expect("no CONN_CNF");
+    let took = start.elapsed();
+    assert_eq!(
+        (m.id, m.socket_index, m.result),
+        (MSG_SOCK_CONN_CNF, id, 0),
+        "{m:?}"
+    );
+    let (winner, peer) = accepted.recv_timeout(Duration::from_secs(1)).unwrap();
+    println!(
+        "    {name} from local port {local_port}: first silent, given up after its share, \
+         connected to {winner} after {:.3} s",
+        took.as_secs_f64()
+    );
+    assert_eq!(winner, addrs[1]);
+    assert_eq!(peer.port(), local_port);
+    assert!(
+        took >= share - Duration::from_millis(20),
+        "not one at a time"
+    );
+    assert!(took < share + Duration::from_millis(500));
+    assert!(nft_packets("first") >= 1, "the first address was not tried");
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    quiet(50);
+}
+
 /// TLS: the same race, the handshake only with the winner.
 #[cfg(feature = "tls")]
 pub fn tls_first_blackholed() {

@@ -135,9 +135,13 @@ impl Rig {
         for ns in [NS_C, NS_R, NS_S] {
             run(&["ip", "netns", "add", ns]);
             run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-            // Static IPv6 addresses would be flushed when a scenario takes a link down.
-            sysctl(ns, "net/ipv6/conf/all/keep_addr_on_down", "1");
-            sysctl(ns, "net/ipv6/conf/default/keep_addr_on_down", "1");
+            // Static IPv6 addresses would be flushed when a scenario takes a link down, and
+            // the link-local ones would stay tentative (duplicate detection) for a second or
+            // two after the link comes up, holding up the first IPv6 packets.
+            for conf in ["all", "default"] {
+                sysctl(ns, &format!("net/ipv6/conf/{conf}/keep_addr_on_down"), "1");
+                sysctl(ns, &format!("net/ipv6/conf/{conf}/accept_dad"), "0");
+            }
         }
         for (a, ns_a, b, ns_b) in [(DEV_C, NS_C, DEV_RC, NS_R), (DEV_RS, NS_R, DEV_S, NS_S)] {
             run(&[
