@@ -4,7 +4,8 @@
 //!
 //! This file holds the phases, the API-driven entry points, connecting, closing and the
 //! stream receive path; `socket/send_queue.rs` the send side, `socket/datagrams.rs` the
-//! datagram receive path, `socket/tls_stream.rs` the TLS steps.
+//! datagram receive path, `socket/tls_stream.rs` the TLS steps, `socket/happy_eyeballs.rs`
+//! connecting a stream to a name with several addresses.
 //!
 //! Message bounds per socket, which make the ring bounded: one CONN_CNF in its life, at most
 //! one RECV_IND in the ring, one CLOSE_IND, one CLOSE_CNF, and at most `max_sends` SEND_CNFs
