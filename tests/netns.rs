@@ -131,6 +131,7 @@ fn run_scenarios(filters: &[String]) -> i32 {
         .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
         .collect();
     println!("netns: running {} scenarios", selected.len());
+    wait_until_reachable();
     let mut failed = vec![];
     for (name, f) in selected {
         clear_faults();

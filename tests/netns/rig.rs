@@ -364,3 +364,29 @@ pub fn tcp_info(port: u16) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Waits until every server address answers a TCP connect from here (the client namespace).
+/// In a fresh rig the client's first IPv6 neighbour solicitation for the router went
+/// unanswered for over 300 ms (seen with `ip -6 neigh`: INCOMPLETE), which held the first SYN;
+/// scenarios that time their first SYN must not pay for the rig's warm-up.
+pub fn wait_until_reachable() {
+    let port = 7000;
+    let _server = serve(&format!("[::]:{port}"), |l: TcpListener| {
+        for s in l.incoming() {
+            drop(s);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let addrs = SERVER_V4.iter().chain(SERVER_V6.iter());
+    for ip in addrs {
+        let addr = std::net::SocketAddr::new(ip.parse().unwrap(), port);
+        while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300))
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{addr} unreachable after 10 s"
+            );
+        }
+    }
+}
