@@ -141,8 +141,9 @@ pub unsafe extern "C" fn sock_conn_opts_init(opts: *mut sock_conn_opts) -> c_int
 /// `ENOTCONN` before CONN_CNF or after close, `ENOBUFS` when the send queue is full,
 /// `EARG` for NULL data or a length of 0 or above the send queue size, `EBADID`).
 /// For UDP and RAW each accepted send is one datagram, so a send longer than the largest
-/// datagram (`SOCK_MAX_UDP_PAYLOAD_V4` and its siblings) is refused with `EARG`. With `SOCK_COMPAT_SEND_CNF` (see
-/// `sock_set_compat`) a refusal is also answered by a SEND_CNF carrying its code.
+/// datagram (`SOCK_MAX_UDP_PAYLOAD_V4` and its siblings) is refused with `EARG`. With
+/// `SOCK_COMPAT_SEND_CNF` (see `sock_set_compat`) a refusal is also answered by a SEND_CNF
+/// carrying its code.
 ///
 /// # Safety
 /// `data` is NULL or points at `len` readable bytes.
