@@ -255,6 +255,14 @@ extern "C" {
 #define SOCK_TCP_KEEPCNT 5
 
 /**
+ * IPPROTO_TCP: milliseconds that sent data may stay unacknowledged (or keep-alive probes
+ * unanswered) before the connection fails with `SOCK_ERR_ETIMEOUT`; 0 restores the system's
+ * retransmission limit (0 to 2147483647). Host `TCP_USER_TIMEOUT`; lwIP has no such option,
+ * so the number is Linux's.
+ */
+#define SOCK_TCP_USER_TIMEOUT 18
+
+/**
  * TLS: verify the chain and the host name (the default).
  */
 #define SOCK_TLS_VERIFY_FULL 0
@@ -293,6 +301,44 @@ extern "C" {
  * Default connect timeout in milliseconds, resolution included.
  */
 #define SOCK_DEFAULT_CONNECT_TIMEOUT_MS 30000
+
+/**
+ * Default Connection Attempt Delay in milliseconds (`attempt_delay_ms`, RFC 8305): when a
+ * name has several addresses, the next one is tried this long after the previous attempt
+ * started, unless that attempt failed sooner.
+ */
+#define SOCK_DEFAULT_ATTEMPT_DELAY_MS 250
+
+/**
+ * The shortest and longest `attempt_delay_ms` accepted (RFC 8305 sets 10 ms as the floor).
+ */
+#define SOCK_MIN_ATTEMPT_DELAY_MS 10
+
+/**
+ * See `SOCK_MIN_ATTEMPT_DELAY_MS`.
+ */
+#define SOCK_MAX_ATTEMPT_DELAY_MS 60000
+
+/**
+ * The largest UDP datagram over IPv4 (65535 - 20 IP - 8 UDP header bytes); longer sends
+ * are refused with `SOCK_ERR_EARG`.
+ */
+#define SOCK_MAX_UDP_PAYLOAD_V4 65507
+
+/**
+ * The largest UDP datagram over IPv6 (65535 payload - 8 UDP header bytes).
+ */
+#define SOCK_MAX_UDP_PAYLOAD_V6 65527
+
+/**
+ * The largest RAW datagram over IPv4 (65535 - 20 IP header bytes).
+ */
+#define SOCK_MAX_RAW_PAYLOAD_V4 65515
+
+/**
+ * The largest RAW datagram over IPv6 (the IPv6 payload length field's limit).
+ */
+#define SOCK_MAX_RAW_PAYLOAD_V6 65535
 
 /**
  * Default time `sock_close` may spend flushing queued sends, in milliseconds.
@@ -458,6 +504,12 @@ typedef struct sock_conn_opts {
      * Comma-separated ALPN protocols to offer, e.g. "h2,http/1.1"; NULL offers none.
      */
     const char *alpn;
+    /**
+     * Connection Attempt Delay in ms (RFC 8305): with several addresses, the next attempt
+     * starts this long after the previous one unless it failed sooner (default
+     * `SOCK_DEFAULT_ATTEMPT_DELAY_MS`, 10 to 60000).
+     */
+    int attempt_delay_ms;
 } sock_conn_opts;
 
 /**
@@ -578,8 +630,10 @@ int sock_conn_opts_init(struct sock_conn_opts *opts);
  * `MSG_SOCK_SEND_CNF` follows), 0 when refused (no SEND_CNF; `sock_error(id)` says why:
  * `ENOTCONN` before CONN_CNF or after close, `ENOBUFS` when the send queue is full,
  * `EARG` for NULL data or a length of 0 or above the send queue size, `EBADID`).
- * For UDP and RAW each accepted send is one datagram. With `SOCK_COMPAT_SEND_CNF` (see
- * `sock_set_compat`) a refusal is also answered by a SEND_CNF carrying its code.
+ * For UDP and RAW each accepted send is one datagram, so a send longer than the largest
+ * datagram (`SOCK_MAX_UDP_PAYLOAD_V4` and its siblings) is refused with `EARG`. With
+ * `SOCK_COMPAT_SEND_CNF` (see `sock_set_compat`) a refusal is also answered by a SEND_CNF
+ * carrying its code.
  *
  * # Safety
  * `data` is NULL or points at `len` readable bytes.

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every test: Rust (unit and integration), the build without TLS, the C tests via CTest
+# Runs every test: Rust (unit and integration, with the network-namespace scenarios when root),
+# the build without TLS, the C tests via CTest
 # (shared, static and under valgrind, helgrind, drd) against an installed prefix, then the Lua,
 # Python and example tests, and the benchmark suite's quick smoke mode.
 # What the tests need is installed first when run as root (apt-get, rustup component add);
@@ -13,6 +14,8 @@ echo "== Rust: fmt, clippy, tests"
 cargo fmt --all -- --check
 cargo clippy -j2 --all-targets -- -D warnings
 cargo build -j2        # the cdylib, which tests/dlopen.rs loads
+# Includes tests/netns.rs: the network-namespace scenarios run as root with ip, nft, tc and
+# ss present, and print "netns: SKIPPED" with the reason otherwise.
 cargo test -j2
 
 echo "== the build without TLS"

@@ -140,8 +140,10 @@ pub unsafe extern "C" fn sock_conn_opts_init(opts: *mut sock_conn_opts) -> c_int
 /// `MSG_SOCK_SEND_CNF` follows), 0 when refused (no SEND_CNF; `sock_error(id)` says why:
 /// `ENOTCONN` before CONN_CNF or after close, `ENOBUFS` when the send queue is full,
 /// `EARG` for NULL data or a length of 0 or above the send queue size, `EBADID`).
-/// For UDP and RAW each accepted send is one datagram. With `SOCK_COMPAT_SEND_CNF` (see
-/// `sock_set_compat`) a refusal is also answered by a SEND_CNF carrying its code.
+/// For UDP and RAW each accepted send is one datagram, so a send longer than the largest
+/// datagram (`SOCK_MAX_UDP_PAYLOAD_V4` and its siblings) is refused with `EARG`. With
+/// `SOCK_COMPAT_SEND_CNF` (see `sock_set_compat`) a refusal is also answered by a SEND_CNF
+/// carrying its code.
 ///
 /// # Safety
 /// `data` is NULL or points at `len` readable bytes.

@@ -8,7 +8,7 @@ use std::mem::{MaybeUninit, offset_of, size_of};
 use std::time::Duration;
 
 /// Where each field of `sock_conn_opts` starts and ends.
-const FIELD_ENDS: [(usize, usize); 10] = {
+const FIELD_ENDS: [(usize, usize); 11] = {
     macro_rules! span {
         ($f:ident, $t:ty) => {
             (
@@ -28,6 +28,7 @@ const FIELD_ENDS: [(usize, usize); 10] = {
         span!(close_timeout_ms, c_int),
         span!(tls_verify, c_int),
         span!(alpn, *const std::ffi::c_char),
+        span!(attempt_delay_ms, c_int),
     ]
 };
 
@@ -49,6 +50,7 @@ pub(crate) struct ConnConfig {
     pub tls_verify: c_int,
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub alpn: Vec<Vec<u8>>,
+    pub attempt_delay: Duration,
 }
 
 impl Default for ConnConfig {
@@ -63,6 +65,7 @@ impl Default for ConnConfig {
             close_timeout: ms(SOCK_DEFAULT_CLOSE_TIMEOUT_MS),
             tls_verify: SOCK_TLS_VERIFY_FULL,
             alpn: Vec::new(),
+            attempt_delay: ms(SOCK_DEFAULT_ATTEMPT_DELAY_MS),
         }
     }
 }
@@ -176,6 +179,15 @@ impl ConnConfig {
                 _ => return Err(SOCK_ERR_EARG),
             },
             alpn,
+            attempt_delay: ms(pick(
+                field(
+                    offset_of!(sock_conn_opts, attempt_delay_ms),
+                    o.attempt_delay_ms,
+                ),
+                SOCK_DEFAULT_ATTEMPT_DELAY_MS,
+                SOCK_MIN_ATTEMPT_DELAY_MS,
+                SOCK_MAX_ATTEMPT_DELAY_MS,
+            )?),
         })
     }
 }
@@ -226,7 +238,9 @@ mod tests {
 
     #[test]
     fn out_of_range_is_earg() {
-        let bad: [fn(&mut sock_conn_opts); 6] = [
+        let bad: [fn(&mut sock_conn_opts); 8] = [
+            |o| o.attempt_delay_ms = 9,
+            |o| o.attempt_delay_ms = 60_001,
             |o| o.rcv_buf_size = -1,
             |o| o.snd_buf_size = SOCK_MAX_BUF + 1,
             |o| o.local_port = 65536,
@@ -260,7 +274,7 @@ mod tests {
         // Found by the fuzzer: size 44 left half of the alpn pointer to be read.
         let mut o = init();
         o.alpn = c"h2".as_ptr();
-        for size in [5, 7, 11, 41, 44, 47] {
+        for size in [5, 7, 11, 41, 44, 47, 50] {
             o.size = size;
             assert_eq!(
                 unsafe { ConnConfig::from_c(&o) }.unwrap_err(),
@@ -268,7 +282,7 @@ mod tests {
                 "{size}"
             );
         }
-        for size in [4, 8, 12, 40, 48, 64] {
+        for size in [4, 8, 12, 40, 48, 52, 56, 64] {
             o.size = size;
             assert!(unsafe { ConnConfig::from_c(&o) }.is_ok(), "{size}");
         }

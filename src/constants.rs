@@ -46,6 +46,11 @@ pub const SOCK_TCP_KEEPIDLE: c_int = 3;
 pub const SOCK_TCP_KEEPINTVL: c_int = 4;
 /// IPPROTO_TCP: probes sent before the connection is dropped (1 to 127).
 pub const SOCK_TCP_KEEPCNT: c_int = 5;
+/// IPPROTO_TCP: milliseconds that sent data may stay unacknowledged (or keep-alive probes
+/// unanswered) before the connection fails with `SOCK_ERR_ETIMEOUT`; 0 restores the system's
+/// retransmission limit (0 to 2147483647). Host `TCP_USER_TIMEOUT`; lwIP has no such option,
+/// so the number is Linux's.
+pub const SOCK_TCP_USER_TIMEOUT: c_int = 18;
 
 /// TLS: verify the chain and the host name (the default).
 pub const SOCK_TLS_VERIFY_FULL: c_int = 0;
@@ -64,6 +69,23 @@ pub const SOCK_MAX_BUF: c_int = 64 * 1024 * 1024;
 pub const SOCK_DEFAULT_MAX_SENDS: c_int = 256;
 /// Default connect timeout in milliseconds, resolution included.
 pub const SOCK_DEFAULT_CONNECT_TIMEOUT_MS: c_int = 30_000;
+/// Default Connection Attempt Delay in milliseconds (`attempt_delay_ms`, RFC 8305): when a
+/// name has several addresses, the next one is tried this long after the previous attempt
+/// started, unless that attempt failed sooner.
+pub const SOCK_DEFAULT_ATTEMPT_DELAY_MS: c_int = 250;
+/// The shortest and longest `attempt_delay_ms` accepted (RFC 8305 sets 10 ms as the floor).
+pub const SOCK_MIN_ATTEMPT_DELAY_MS: c_int = 10;
+/// See `SOCK_MIN_ATTEMPT_DELAY_MS`.
+pub const SOCK_MAX_ATTEMPT_DELAY_MS: c_int = 60_000;
+/// The largest UDP datagram over IPv4 (65535 - 20 IP - 8 UDP header bytes); longer sends
+/// are refused with `SOCK_ERR_EARG`.
+pub const SOCK_MAX_UDP_PAYLOAD_V4: c_int = 65_507;
+/// The largest UDP datagram over IPv6 (65535 payload - 8 UDP header bytes).
+pub const SOCK_MAX_UDP_PAYLOAD_V6: c_int = 65_527;
+/// The largest RAW datagram over IPv4 (65535 - 20 IP header bytes).
+pub const SOCK_MAX_RAW_PAYLOAD_V4: c_int = 65_515;
+/// The largest RAW datagram over IPv6 (the IPv6 payload length field's limit).
+pub const SOCK_MAX_RAW_PAYLOAD_V6: c_int = 65_535;
 /// Default time `sock_close` may spend flushing queued sends, in milliseconds.
 pub const SOCK_DEFAULT_CLOSE_TIMEOUT_MS: c_int = 10_000;
 /// Default limit on sockets open at once (ids 0 to limit-1); see `sock_set_max_sockets`.

@@ -3,7 +3,7 @@
 //! is created, before connect.
 
 use crate::constants::*;
-use socket2::{SockRef, TcpKeepalive};
+use socket2::SockRef;
 use std::ffi::c_int;
 use std::io;
 use std::time::Duration;
@@ -18,6 +18,7 @@ pub(crate) enum Opt {
     KeepIdle,
     KeepIntvl,
     KeepCnt,
+    UserTimeout,
 }
 
 impl Opt {
@@ -32,6 +33,7 @@ impl Opt {
             (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPIDLE) => (Opt::KeepIdle, 1, 32767),
             (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPINTVL) => (Opt::KeepIntvl, 1, 32767),
             (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPCNT) => (Opt::KeepCnt, 1, 127),
+            (SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT) => (Opt::UserTimeout, 0, c_int::MAX),
             _ => return None,
         };
         (min..=max).contains(&value).then_some(opt)
@@ -40,7 +42,12 @@ impl Opt {
     pub(crate) fn is_tcp_only(self) -> bool {
         matches!(
             self,
-            Opt::NoDelay | Opt::KeepIdle | Opt::KeepIntvl | Opt::KeepCnt | Opt::KeepAlive
+            Opt::NoDelay
+                | Opt::KeepIdle
+                | Opt::KeepIntvl
+                | Opt::KeepCnt
+                | Opt::KeepAlive
+                | Opt::UserTimeout
         )
     }
 }
@@ -67,17 +74,41 @@ impl SockOpts {
 /// Sets one option on a live socket.
 pub(crate) fn apply(sock: &SockRef<'_>, opt: Opt, value: c_int) -> io::Result<()> {
     let on = value != 0;
-    let secs = || Duration::from_secs(value as u64);
     match opt {
         Opt::ReuseAddr => sock.set_reuse_address(on),
         Opt::KeepAlive => sock.set_keepalive(on),
         Opt::SndBuf => sock.set_send_buffer_size(value as usize),
         Opt::RcvBuf => sock.set_recv_buffer_size(value as usize),
         Opt::NoDelay => sock.set_tcp_nodelay(on),
-        Opt::KeepIdle => sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(secs())),
-        Opt::KeepIntvl => sock.set_tcp_keepalive(&TcpKeepalive::new().with_interval(secs())),
-        Opt::KeepCnt => sock.set_tcp_keepalive(&TcpKeepalive::new().with_retries(value as u32)),
+        // Set one by one, not through socket2's TcpKeepalive, which also switches
+        // SO_KEEPALIVE on: the timings must not start probes the application did not ask for.
+        Opt::KeepIdle => set_tcp_int(sock, libc::TCP_KEEPIDLE, value),
+        Opt::KeepIntvl => set_tcp_int(sock, libc::TCP_KEEPINTVL, value),
+        Opt::KeepCnt => set_tcp_int(sock, libc::TCP_KEEPCNT, value),
+        Opt::UserTimeout => {
+            sock.set_tcp_user_timeout((value > 0).then(|| Duration::from_millis(value as u64)))
+        }
     }
+}
+
+/// `setsockopt(IPPROTO_TCP, name, value)`.
+fn set_tcp_int(sock: &SockRef<'_>, name: c_int, value: c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the borrow's lifetime; the kernel reads one c_int
+    // from the pointer, whose length we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            name,
+            (&raw const value).cast(),
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,5 +145,40 @@ mod tests {
         assert!(s.keepalive().unwrap());
         assert_eq!(s.tcp_keepalive_time().unwrap(), Duration::from_secs(77));
         assert!(s.tcp_nodelay().unwrap());
+    }
+
+    #[test]
+    fn keepalive_timings_do_not_switch_probes_on() {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let mut opts = SockOpts::default();
+        opts.remember(Opt::KeepIdle, 5);
+        opts.remember(Opt::KeepIntvl, 2);
+        opts.remember(Opt::KeepCnt, 4);
+        opts.apply_all(SockRef::from(&s)).unwrap();
+        assert!(!s.keepalive().unwrap());
+        assert_eq!(s.tcp_keepalive_time().unwrap(), Duration::from_secs(5));
+        assert_eq!(s.tcp_keepalive_interval().unwrap(), Duration::from_secs(2));
+        assert_eq!(s.tcp_keepalive_retries().unwrap(), 4);
+    }
+
+    #[test]
+    fn user_timeout_reaches_the_socket_and_zero_clears_it() {
+        assert_eq!(
+            Opt::parse(SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT, 0),
+            Some(Opt::UserTimeout)
+        );
+        assert_eq!(
+            Opt::parse(SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT, -1),
+            None
+        );
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let r = SockRef::from(&s);
+        apply(&r, Opt::UserTimeout, 1500).unwrap();
+        assert_eq!(
+            s.tcp_user_timeout().unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        apply(&r, Opt::UserTimeout, 0).unwrap();
+        assert_eq!(s.tcp_user_timeout().unwrap(), None);
     }
 }

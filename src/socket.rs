@@ -4,7 +4,8 @@
 //!
 //! This file holds the phases, the API-driven entry points, connecting, closing and the
 //! stream receive path; `socket/send_queue.rs` the send side, `socket/datagrams.rs` the
-//! datagram receive path, `socket/tls_stream.rs` the TLS steps.
+//! datagram receive path, `socket/tls_stream.rs` the TLS steps, `socket/happy_eyeballs.rs`
+//! connecting a stream to a name with several addresses.
 //!
 //! Message bounds per socket, which make the ring bounded: one CONN_CNF in its life, at most
 //! one RECV_IND in the ring, one CLOSE_IND, one CLOSE_CNF, and at most `max_sends` SEND_CNFs
@@ -33,9 +34,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod datagrams;
+mod happy_eyeballs;
 mod send_queue;
 mod tls_stream;
 
+use happy_eyeballs::Attempt;
 use send_queue::{AckWait, SendReq};
 
 /// Bytes read and dropped while closing, so that the close sends FIN rather than RST.
@@ -127,7 +130,18 @@ struct State {
     /// WRITABLE is registered with epoll for `io` (see `sync_interest`).
     write_interest: bool,
     tls: Option<Box<TlsConn>>,
+    /// Addresses not tried yet.
     addrs: VecDeque<SocketAddr>,
+    /// Stream connection attempts in progress (see `happy_eyeballs.rs`); `io` is the winner.
+    attempts: Vec<Attempt>,
+    /// When the next staggered attempt is due.
+    next_attempt_at: Option<Instant>,
+    /// The most recent attempt's failure: CONN_CNF's code when every attempt fails.
+    connect_error: c_int,
+    /// Where the connect timer stands (the whole connect must end by then).
+    connect_deadline: Instant,
+    /// The connected peer of a datagram socket (its family bounds a datagram's size).
+    datagram_peer: Option<SocketAddr>,
     last_error: c_int,
     /// Why the TLS connection failed, in rustls' words (`sock_tls_error_text`).
     tls_error: Option<String>,
@@ -223,6 +237,7 @@ impl Sock {
         tls: Option<TlsSetup>,
     ) -> Sock {
         let rcv = cfg.rcv_buf;
+        let connect_timeout = cfg.connect_timeout;
         Sock {
             id,
             generation,
@@ -237,6 +252,11 @@ impl Sock {
                 write_interest: false,
                 tls: None,
                 addrs: VecDeque::new(),
+                attempts: Vec::new(),
+                next_attempt_at: None,
+                connect_error: SOCK_ERR_OK,
+                connect_deadline: Instant::now() + connect_timeout,
+                datagram_peer: None,
                 last_error: SOCK_ERR_OK,
                 tls_error: None,
                 opts: SockOpts::default(),
@@ -299,10 +319,11 @@ impl Sock {
                 return Ok(()); // cancelled by sock_close or timed out meanwhile
             }
             match addrs {
+                Ok(list) if self.kind.is_stream() => st.begin_attempts(cx, list),
                 Ok(list) => {
                     log::debug!(target: "socketcore", "socket {}: addresses to try: {list:?}", self.id);
                     st.addrs = list.into();
-                    st.connect_next(cx, SOCK_ERR_EDNS);
+                    st.connect_datagram(cx, SOCK_ERR_EDNS);
                 }
                 Err(code) => st.fail_connect(cx, code),
             }
@@ -315,7 +336,7 @@ impl Sock {
         let _ = self.with(sh, |st, cx| {
             match st.phase {
                 Phase::Connecting if st.tls.is_some() => st.tls_handshake(cx),
-                Phase::Connecting => st.check_connected(cx),
+                Phase::Connecting => st.check_attempts(cx),
                 Phase::Open | Phase::Closing => {
                     if ready.writable {
                         st.flush(cx);
@@ -344,6 +365,7 @@ impl Sock {
                         st.fail_connect(cx, SOCK_ERR_ETIMEOUT);
                     }
                 }
+                TimerKind::NextAttempt => st.on_attempt_timer(cx),
                 TimerKind::Close => {
                     if st.phase == Phase::Closing {
                         st.fail(cx, SOCK_ERR_ETIMEOUT);
@@ -421,6 +443,13 @@ impl Sock {
             if st.close_ind_posted && crate::compat::enabled(SOCK_COMPAT_CLOSE_IND) {
                 return refuse(st, SOCK_ERR_ECLSD);
             }
+            // The kernel would refuse it only when it is written, as EMSGSIZE in a SEND_CNF.
+            if st
+                .datagram_peer
+                .is_some_and(|peer| data.len() > max_datagram(self.kind, peer))
+            {
+                return refuse(st, SOCK_ERR_EARG);
+            }
             if self.sends_outstanding.load(Ordering::Acquire) >= self.cfg.max_sends
                 || st.queued_bytes + data.len() > self.cfg.snd_buf
             {
@@ -490,6 +519,7 @@ impl Sock {
         let mut st = self.state.lock();
         st.destroyed = true;
         st.io = Io::None;
+        st.attempts.clear();
         st.tls = None;
         st.phase = Phase::Closed;
         st.sendq.clear();
@@ -619,7 +649,9 @@ impl State {
         }
     }
 
-    fn connect_next(&mut self, cx: &Cx<'_>, mut last: c_int) {
+    /// UDP and RAW: the first address whose socket opens is the peer (a datagram connect
+    /// only sets the default destination, so there is nothing to wait for).
+    fn connect_datagram(&mut self, cx: &Cx<'_>, mut last: c_int) {
         let kind = cx.sock.kind;
         while let Some(addr) = self.addrs.pop_front() {
             let opened =
@@ -629,46 +661,14 @@ impl State {
                 Ok(io) => {
                     self.io = io;
                     self.write_interest = true;
-                    self.phase = Phase::Connecting;
-                    if !kind.is_stream() {
-                        self.opened(cx);
-                    }
+                    self.datagram_peer = Some(addr);
+                    self.opened(cx);
                     return;
                 }
                 Err(e) => last = code_of(&e),
             }
         }
         self.fail_connect(cx, last);
-    }
-
-    /// A stream's connect finished, one way or the other, or the event was spurious.
-    fn check_connected(&mut self, cx: &Cx<'_>) {
-        let Io::Tcp(s) = &self.io else { return };
-        let outcome = match s.take_error() {
-            Ok(Some(e)) | Err(e) => Err(e),
-            Ok(None) => match s.peer_addr() {
-                Ok(_) => Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-                Err(e) => Err(e),
-            },
-        };
-        match outcome {
-            Ok(true) => match &cx.sock.tls {
-                None => self.opened(cx),
-                Some(setup) => match TlsConn::new(setup) {
-                    Ok(tls) => {
-                        self.tls = Some(Box::new(tls));
-                        self.tls_handshake(cx);
-                    }
-                    Err(code) => self.fail_connect(cx, code),
-                },
-            },
-            Ok(false) => {}
-            Err(e) => {
-                self.io = Io::None;
-                self.connect_next(cx, code_of(&e));
-            }
-        }
     }
 
     fn opened(&mut self, cx: &Cx<'_>) {
@@ -702,6 +702,8 @@ impl State {
                 cx.sock.id, said(code)),
         }
         self.io = Io::None;
+        self.attempts.clear();
+        self.next_attempt_at = None;
         self.tls = None;
         self.addrs.clear();
         self.phase = Phase::Closed;
@@ -874,6 +876,17 @@ impl State {
             cx.post(MSG_SOCK_CLOSE_IND, code, 0, 0);
         }
     }
+}
+
+/// The largest datagram a UDP or RAW socket connected to `peer` can carry.
+fn max_datagram(kind: Kind, peer: SocketAddr) -> usize {
+    let max = match (kind, peer.is_ipv6()) {
+        (Kind::Raw(_), false) => SOCK_MAX_RAW_PAYLOAD_V4,
+        (Kind::Raw(_), true) => SOCK_MAX_RAW_PAYLOAD_V6,
+        (_, false) => SOCK_MAX_UDP_PAYLOAD_V4,
+        (_, true) => SOCK_MAX_UDP_PAYLOAD_V6,
+    };
+    max as usize
 }
 
 fn register(cx: &Cx<'_>, mut io: Io) -> io::Result<Io> {

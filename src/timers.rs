@@ -18,6 +18,8 @@ pub(crate) enum TimerKind {
     TlsVerdict,
     /// An application timer (`sock_timer_start`): `id` is the timer id, `generation` its arming.
     App,
+    /// Start the next connection attempt to a name with several addresses (Happy Eyeballs).
+    NextAttempt,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

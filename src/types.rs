@@ -61,6 +61,10 @@ pub struct sock_conn_opts {
     pub tls_verify: c_int,
     /// Comma-separated ALPN protocols to offer, e.g. "h2,http/1.1"; NULL offers none.
     pub alpn: *const c_char,
+    /// Connection Attempt Delay in ms (RFC 8305): with several addresses, the next attempt
+    /// starts this long after the previous one unless it failed sooner (default
+    /// `SOCK_DEFAULT_ATTEMPT_DELAY_MS`, 10 to 60000).
+    pub attempt_delay_ms: c_int,
 }
 
 /// Counters of one socket, filled by `sock_stats`. (Named apart from the function so that C

@@ -79,7 +79,9 @@ fn sock_conn_arguments() {
 #[test]
 fn conn_opts_arguments() {
     let _s = session();
-    let bad: [fn(&mut sock_conn_opts); 7] = [
+    let bad: [fn(&mut sock_conn_opts); 9] = [
+        |o| o.attempt_delay_ms = SOCK_MIN_ATTEMPT_DELAY_MS - 1,
+        |o| o.attempt_delay_ms = SOCK_MAX_ATTEMPT_DELAY_MS + 1,
         |o| o.rcv_buf_size = -1,
         |o| o.snd_buf_size = SOCK_MAX_BUF + 1,
         |o| o.connect_timeout_ms = -1,
@@ -198,6 +200,7 @@ fn option_table_and_ranges() {
         (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPIDLE, 0),
         (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPINTVL, 40000),
         (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPCNT, 128),
+        (SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT, -1),
         (SOCK_IPPROTO_TCP, SOCK_SO_KEEPALIVE, 1),
         (SOCK_SOL_SOCKET, SOCK_TCP_KEEPIDLE, 1),
         (17, 1, 1),
@@ -212,6 +215,11 @@ fn option_table_and_ranges() {
     }
     assert_eq!(sock_setopt(udp, SOCK_IPPROTO_TCP, SOCK_TCP_NODELAY, 1), -1);
     assert_eq!(sock_error(udp), SOCK_ERR_EARG);
+    assert_eq!(
+        sock_setopt(udp, SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT, 1),
+        -1
+    );
+    assert_eq!(sock_error(udp), SOCK_ERR_EARG);
     assert_eq!(sock_setopt(udp, SOCK_SOL_SOCKET, SOCK_SO_RCVBUF, 65536), 0);
     for (level, name, value) in [
         (SOCK_SOL_SOCKET, SOCK_SO_KEEPALIVE, 1),
@@ -221,6 +229,8 @@ fn option_table_and_ranges() {
         (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPIDLE, 30),
         (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPINTVL, 5),
         (SOCK_IPPROTO_TCP, SOCK_TCP_KEEPCNT, 3),
+        (SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT, 20_000),
+        (SOCK_IPPROTO_TCP, SOCK_TCP_USER_TIMEOUT, 0),
     ] {
         assert_eq!(
             sock_setopt(tcp, level, name, value),

@@ -124,6 +124,54 @@ fn udp_to_a_closed_port_keeps_the_socket_usable() {
     expect(MSG_SOCK_CLOSE_CNF, id, 0);
 }
 
+#[test]
+fn oversized_datagrams_are_refused_at_once() {
+    // The largest datagram each socket can carry is accepted and arrives; one byte more is
+    // refused by sock_send with EARG and no SEND_CNF (the kernel would only say EMSGSIZE later).
+    let _s = session();
+    for (host, max) in [
+        ("127.0.0.1", SOCK_MAX_UDP_PAYLOAD_V4),
+        ("::1", SOCK_MAX_UDP_PAYLOAD_V6),
+    ] {
+        let peer = UdpSocket::bind((host, 0)).unwrap();
+        peer.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let port = peer.local_addr().unwrap().port();
+        let id = conn(SOCK_TYPE_UDP, port, host);
+        expect(MSG_SOCK_CONN_CNF, id, 0);
+        let max = max as usize;
+        assert_eq!(send(id, &vec![7; max + 1]), 0, "{host}");
+        assert_eq!(sock_error(id), SOCK_ERR_EARG);
+        assert_eq!(send(id, &vec![7; 200_000]), 0, "{host}");
+        assert_eq!(sock_error(id), SOCK_ERR_EARG);
+        assert_eq!(send(id, &vec![7; max]), 1, "{host}");
+        let m = expect(MSG_SOCK_SEND_CNF, id, 0);
+        assert_eq!(m.send_len as usize, max);
+        let mut buf = vec![0; 70_000];
+        assert_eq!(peer.recv(&mut buf).unwrap(), max, "{host}");
+        assert_eq!(sock_destroy(id), 1);
+    }
+    quiet(20);
+    if !is_root() {
+        return; // RAW needs CAP_NET_RAW
+    }
+    // Protocol 253 (reserved for experiments): nothing answers, nothing is disturbed.
+    for (host, max) in [
+        ("127.0.0.1", SOCK_MAX_RAW_PAYLOAD_V4),
+        ("::1", SOCK_MAX_RAW_PAYLOAD_V6),
+    ] {
+        let id = conn(SOCK_TYPE_RAW, 253, host);
+        expect(MSG_SOCK_CONN_CNF, id, 0);
+        let max = max as usize;
+        assert_eq!(send(id, &vec![7; max + 1]), 0, "{host}");
+        assert_eq!(sock_error(id), SOCK_ERR_EARG);
+        assert_eq!(send(id, &vec![7; max]), 1, "{host}");
+        expect(MSG_SOCK_SEND_CNF, id, 0);
+        assert_eq!(sock_destroy(id), 1);
+    }
+    quiet(20);
+}
+
 fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }

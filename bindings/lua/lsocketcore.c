@@ -464,6 +464,7 @@ LSC_EXPORT int luaopen_socketcore(lua_State *L)
     set_int(L, "TCP_KEEPIDLE", SOCK_TCP_KEEPIDLE);
     set_int(L, "TCP_KEEPINTVL", SOCK_TCP_KEEPINTVL);
     set_int(L, "TCP_KEEPCNT", SOCK_TCP_KEEPCNT);
+    set_int(L, "TCP_USER_TIMEOUT", SOCK_TCP_USER_TIMEOUT);
     set_int(L, "TCP_NODELAY", SOCK_TCP_NODELAY);
     set_int(L, "SO_SNDBUF", SOCK_SO_SNDBUF);
     set_int(L, "SO_RCVBUF", SOCK_SO_RCVBUF);

@@ -559,9 +559,10 @@ fn opts_arg(inp: &mut Input) -> OptsArg {
         7 => 0,
         8 => inp.pick(&[1, 2, 3]),
         // Field ends (older, shorter structs), then sizes that cut a field in two (29, 31:
-        // close_timeout_ms; 41, 44, 47: the alpn pointer; 7, 11: rcv_buf_size, snd_buf_size).
+        // close_timeout_ms; 41, 44, 47: the alpn pointer; 7, 11: rcv_buf_size, snd_buf_size;
+        // 50: attempt_delay_ms).
         9 => inp.pick(&[
-            4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 29, 31, 41, 44, 47, 7, 11,
+            4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 48, 52, 29, 31, 41, 44, 47, 7, 11, 50,
         ]),
         10 => FULL + 8,
         11 => 4096,
@@ -617,6 +618,7 @@ fn opts_arg(inp: &mut Input) -> OptsArg {
             -1,
         ]),
         alpn: alpn.ptr(),
+        attempt_delay_ms: inp.pick(&[0, 0, 10, 250, 60_000, 9, 60_001, -1]),
     };
     // Random bytes for a field now and then, whatever its meaning.
     if inp.byte() % 8 == 0 {
@@ -627,8 +629,8 @@ fn opts_arg(inp: &mut Input) -> OptsArg {
     // as 0). A field counts only when it lies wholly within `size`; a size that cuts a field in
     // two is no struct any caller compiled, so the library may also refuse it (EARG), but it
     // must never read the half it was given (a torn int or pointer).
-    let field_ends = (0..10).map(|i| 4 * i + 4).chain([48]);
-    let splits = (size as usize) < 48 && !field_ends.clone().any(|e| e == size as usize);
+    let field_ends = (0..10).map(|i| 4 * i + 4).chain([48, 52]);
+    let splits = (size as usize) < 52 && !field_ends.clone().any(|e| e == size as usize);
     let known = |off: usize| off + if off == 40 { 8 } else { 4 } <= size as usize;
     let get = |off: usize, v: c_int| if known(off) { v } else { 0 };
     let in_range = |v: c_int, lo: c_int, hi: c_int| v == 0 || (lo..=hi).contains(&v);
@@ -677,7 +679,15 @@ fn opts_arg(inp: &mut Input) -> OptsArg {
             c_int::MAX,
         )
         && (0..=2).contains(&get(offset_of!(sock_conn_opts, tls_verify), o.tls_verify))
-        && alpn_ok;
+        && alpn_ok
+        && in_range(
+            get(
+                offset_of!(sock_conn_opts, attempt_delay_ms),
+                o.attempt_delay_ms,
+            ),
+            SOCK_MIN_ATTEMPT_DELAY_MS,
+            SOCK_MAX_ATTEMPT_DELAY_MS,
+        );
     let or_default = |v: c_int, d: c_int| if v == 0 { d } else { v } as usize;
 
     // Room for `size` bytes when that is a size the library may read (it reads at most

@@ -5,7 +5,8 @@
 #   scripts/lib/ensure-deps.sh all      what scripts/test-all.sh needs (also rustfmt, clippy,
 #                                       a C++ compiler, pkg-config, valgrind, Lua 5.1 and its
 #                                       headers, luarocks, python3 with pip and venv, the openssl
-#                                       CLI, OpenSSL and libuv headers, flock)
+#                                       CLI, OpenSSL and libuv headers, flock; as root also
+#                                       iproute2 and nftables for the network-namespace tests)
 #   scripts/lib/ensure-deps.sh --list all   prints the Debian packages of a set and exits
 #
 # Every tool is checked by what the scripts use (a command, a header, a Python module), not by
@@ -44,6 +45,14 @@ cmd:openssl:openssl
 file:/usr/include/openssl/ssl.h:libssl-dev
 file:/usr/include/uv.h:libuv1-dev
 cmd:flock:util-linux"
+# The network-namespace tests (tests/netns.rs) run only as root; then they need these.
+if [ $list_only = 1 ] || [ "$(id -u)" = 0 ]; then
+    all_checks="$all_checks
+cmd:ip:iproute2
+cmd:tc:iproute2
+cmd:ss:iproute2
+cmd:nft:nftables"
+fi
 if [ "$set_name" = demo ]; then checks=$demo_checks; else checks=$all_checks; fi
 
 have() {

@@ -130,6 +130,7 @@ def test_setopt(servers):
         s.setopt(sc.IPPROTO_TCP, sc.TCP_KEEPINTVL, 60)
         s.setopt(sc.IPPROTO_TCP, sc.TCP_KEEPCNT, 3)
         s.setopt(sc.IPPROTO_TCP, sc.TCP_NODELAY, 1)
+        s.setopt(sc.IPPROTO_TCP, sc.TCP_USER_TIMEOUT, 5000)
         with pytest.raises(sc.SocketCoreError) as e:
             s.setopt(sc.SOL_SOCKET, 99, 1)
         assert e.value.code == sc.Err.EARG

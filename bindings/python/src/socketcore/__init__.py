@@ -28,7 +28,7 @@ from .client import (Cert, Socket, create_connection, global_stats, messages, ms
                      strerror, timer_start, timer_stop, version, wait_msg)
 from .constants import (INF_TIMEOUT, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_REUSEADDR,
                         SO_SNDBUF, SOL_SOCKET, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
-                        TCP_NODELAY, Err, MsgId, SockType, TlsVerify)
+                        TCP_NODELAY, TCP_USER_TIMEOUT, Err, MsgId, SockType, TlsVerify)
 from .errors import LibraryNotFoundError, SocketCoreError, SocketTimeoutError
 from .aio import AsyncSocket
 
@@ -45,7 +45,7 @@ __all__ = [
     "MsgId", "SO_KEEPALIVE", "SO_RCVBUF", "SO_REUSEADDR", "SO_SNDBUF", "SOL_SOCKET", "SockCert",
     "SockConnOpts", "SockGlobalStats", "SockMsg", "SockStats", "SockType", "Socket", "SocketCoreError",
     "SocketTimeoutError", "TCP_KEEPCNT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_NODELAY",
-    "TlsVerify", "candidates", "create_connection", "global_stats", "lib", "loaded_path", "messages", "msg_fd",
-    "open_socket", "shutdown", "strerror", "timer_start", "timer_stop", "unload", "version",
-    "wait_msg",
+    "TCP_USER_TIMEOUT", "TlsVerify", "candidates", "create_connection", "global_stats", "lib",
+    "loaded_path", "messages", "msg_fd", "open_socket", "shutdown", "strerror", "timer_start",
+    "timer_stop", "unload", "version", "wait_msg",
 ]

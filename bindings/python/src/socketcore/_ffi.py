@@ -53,6 +53,7 @@ class SockConnOpts(ctypes.Structure):
         ("close_timeout_ms", ctypes.c_int),
         ("tls_verify", ctypes.c_int),
         ("alpn", ctypes.c_char_p),
+        ("attempt_delay_ms", ctypes.c_int),
     ]
 
 

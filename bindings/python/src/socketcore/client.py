@@ -81,7 +81,8 @@ def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = Non
     """``sock_conn_ext``: returns the new id (one CONN_CNF follows) or raises SocketCoreError.
 
     ``opts`` are fields of ``sock_conn_opts``: rcv_buf_size, snd_buf_size, connect_timeout_ms,
-    local_port, send_cnf_on_ack, max_sends, close_timeout_ms, tls_verify; alpn is a str.
+    local_port, send_cnf_on_ack, max_sends, close_timeout_ms, tls_verify, attempt_delay_ms;
+    alpn is a str.
     """
     lib = _ffi.load()
     c_opts = _ffi.SockConnOpts()

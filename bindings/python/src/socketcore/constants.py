@@ -75,6 +75,7 @@ TCP_NODELAY = 1
 TCP_KEEPIDLE = 3
 TCP_KEEPINTVL = 4
 TCP_KEEPCNT = 5
+TCP_USER_TIMEOUT = 18
 
 #: Wait forever (sock_wait_msg's -1).
 INF_TIMEOUT = -1
