@@ -202,6 +202,28 @@ static int l_sock_destroy(lua_State *L)
     return 1;
 }
 
+/* A text a C function writes into a buffer (sock_peer_addr, sock_tls_error_text, ...): the
+ * string, or nil and the code. */
+typedef int (*text_fn)(int id, char *buf, size_t len);
+static int push_text(lua_State *L, text_fn fn)
+{
+    char buf[512];
+    int r = fn(check_int(L, 1), buf, sizeof buf);
+    if (r < 0) {
+        lua_pushnil(L);
+        lua_pushinteger(L, -r);
+        return 2;
+    }
+    lua_pushlstring(L, buf, (size_t)r);
+    return 1;
+}
+
+/* Host additions for diagnostics: each (id) -> text, or nil and the code. */
+static int l_sock_peer_addr(lua_State *L) { return push_text(L, sock_peer_addr); }
+static int l_sock_local_addr(lua_State *L) { return push_text(L, sock_local_addr); }
+static int l_sock_tls_info(lua_State *L) { return push_text(L, sock_tls_info); }
+static int l_sock_tls_error_text(lua_State *L) { return push_text(L, sock_tls_error_text); }
+
 /* socketcore.sock_set_max_sockets(max) -> 0, or a negative code (host addition: the firmware
  * had a fixed number of sockets). */
 static int l_sock_set_max_sockets(lua_State *L)
@@ -396,7 +418,10 @@ static const luaL_Reg socketcore_funcs[] = {
     { "sock_setopt", l_sock_setopt },     { "sock_error", l_sock_error },
     { "sock_strerror", l_sock_strerror }, { "sock_version", l_sock_version },
     { "sock_shutdown", l_sock_shutdown }, { "sock_set_compat", l_sock_set_compat },
-    { "sock_set_max_sockets", l_sock_set_max_sockets }, { NULL, NULL },
+    { "sock_set_max_sockets", l_sock_set_max_sockets },
+    { "sock_peer_addr", l_sock_peer_addr },     { "sock_local_addr", l_sock_local_addr },
+    { "sock_tls_info", l_sock_tls_info },       { "sock_tls_error_text", l_sock_tls_error_text },
+    { NULL, NULL },
 };
 
 static const luaL_Reg rtos_funcs[] = {

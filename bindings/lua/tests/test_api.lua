@@ -117,6 +117,12 @@ while #got < #want and rtos.tick() < deadline do
 end
 eq(got, want, "echo")
 s, c2 = sc.sock_recv(id, 0); check(s == "" and c2 == sc.ERR_EARG, "recv len 0 -> EARG")
+eq(sc.sock_peer_addr(id), "127.0.0.1:" .. TCP, "sock_peer_addr")
+check((sc.sock_local_addr(id) or ""):match("^127%.0%.0%.1:%d+$"), "sock_local_addr", sc.sock_local_addr(id))
+local none, code = sc.sock_peer_addr(4242)
+check(none == nil and code == sc.ERR_EBADID, "sock_peer_addr of an unknown id -> nil, EBADID", none, code)
+none, code = sc.sock_tls_info(id)
+check(none == nil and code == sc.ERR_EINVAL, "sock_tls_info of a TCP socket -> nil, EINVAL", none, code)
 eq(sc.sock_recv(id, 100), "", "recv with nothing buffered")
 eq(sc.sock_close(id), 1, "close accepted")
 eq(sc.sock_close(id), 1, "second close: 1, as on the firmware")

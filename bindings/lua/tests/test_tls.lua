@@ -29,15 +29,21 @@ local function connResult(...)
     while rtos.tick() < deadline do
         local m = rtos.receive(100)
         if type(m) == "table" and m.socket_index == id and m.id == rtos.MSG_SOCK_CONN_CNF then
+            local why = sc.sock_tls_error_text(id) -- read before the id is destroyed
+            local info = m.result == 0 and sc.sock_tls_info(id)
             sc.sock_destroy(id)
-            return m.result
+            return m.result, why, info
         end
     end
     sc.sock_destroy(id)
     return "no CONN_CNF"
 end
 local ca = readFile(pem("ca.pem"))
-T.eq(connResult(2, "127.0.0.1", TLS, { caCert = ca, hostName = "localhost" }), 0, "hostName localhost")
+local res, why, info = connResult(2, "127.0.0.1", TLS, { caCert = ca, hostName = "localhost" })
+T.eq(res, 0, "hostName localhost")
+T.check(why == "" and type(info) == "string" and info:match("^TLSv1_[23] "), "no TLS failure text; version and suite", why, info)
+res, why = connResult(2, "127.0.0.1", TLS, { caCert = readFile(pem("other_ca.pem")) })
+T.check(res == ECERT and why:match("UnknownIssuer"), "untrusted CA: SSL_ECERT, and sock_tls_error_text says why", res, why)
 T.eq(connResult(2, "127.0.0.1", TLS, { caCert = ca, hostName = "wrong.example" }, 0, 0), ECERT,
      "wrong name, insist=0 -> SSL_ECERT")
 T.eq(connResult(2, "127.0.0.1", TLS, { caCert = ca, hostName = "wrong.example" }, 0, 1), 0,
