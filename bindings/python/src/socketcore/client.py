@@ -17,9 +17,10 @@ Buffer = Union[bytes, bytearray, memoryview]
 STREAM_CHUNK = 64 * 1024
 
 
-@dataclass
+@dataclass(repr=False)
 class Cert:
-    """TLS material, PEM text (str or bytes) or None; ``host_name`` is sent as SNI and verified."""
+    """TLS material, PEM text (str or bytes) or None; ``host_name`` is sent as SNI and verified.
+    The repr shows only the sizes of the PEM fields (never a private key)."""
 
     host_name: Optional[str] = None
     ca_cert: Optional[Union[str, bytes]] = None
@@ -35,6 +36,12 @@ class Cert:
             with open(p, "rb") as f:
                 return f.read()
         return cls(host_name, read(ca), read(cert), read(key))
+
+    def __repr__(self) -> str:
+        def size(v: Optional[Union[str, bytes]]) -> str:
+            return "None" if v is None else f"<{len(v)} {'chars' if isinstance(v, str) else 'bytes'}>"
+        return (f"Cert(host_name={self.host_name!r}, ca_cert={size(self.ca_cert)}, "
+                f"client_cert={size(self.client_cert)}, client_key={size(self.client_key)})")
 
 
 def _c_text(value: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
