@@ -217,7 +217,7 @@ def test_reprs(servers: Ports, pem: Callable[[str], bytes]) -> None:
         await asyncio.wait_for(writer.wait_closed(), WAIT)
         assert f"id={sid}" in r1 and f"id={sid}" in w1 and f"id={sid}" in s1
         return r1, w1, s1, st, repr(writer)
-    r1, w1, s1, st, w2 = asyncio.run(main())  # type: ignore[misc]
+    r1, w1, s1, st, w2 = asyncio.run(main())
     assert r1.startswith("<socketcore.aio.StreamReader ") and "0 bytes buffered" in r1
     assert w1.startswith("<socketcore.aio.StreamWriter ") and f"peer=127.0.0.1:{servers['tcp']}" in w1
     assert s1.startswith("<socketcore.AsyncSocket ") and "connected" in s1

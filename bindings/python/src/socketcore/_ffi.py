@@ -282,4 +282,5 @@ def strerror_text(code: int) -> str:
         lib = load()
     except OSError:
         return f"socketcore error {code}"
-    return lib.sock_strerror(int(code)).decode("utf-8", "replace")
+    text: bytes = lib.sock_strerror(int(code))
+    return text.decode("utf-8", "replace")

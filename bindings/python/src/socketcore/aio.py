@@ -15,7 +15,7 @@ from typing import AsyncIterator, Callable, Deque, Dict, Iterable, List, Optiona
 
 from . import _ffi
 from ._router import ROUTER, Message
-from .client import STREAM_CHUNK, Buffer, Cert, Socket, _text_of, msg_fd, open_socket
+from .client import STREAM_CHUNK, Buffer, Cert, OptValue, Socket, _text_of, msg_fd, open_socket
 from .constants import Err, MsgId, SockType
 from .errors import SocketCoreError, SocketTimeoutError
 
@@ -115,14 +115,14 @@ class AsyncSocket:
     :meth:`flush`) then re-checks its own condition, so concurrent calls never steal each
     other's wake-ups."""
 
-    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> None:
+    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: OptValue) -> None:
         self._s = Socket(sock_type, cert, **opts)  # state and message bookkeeping
         self._waiters: "List[asyncio.Future[None]]" = []
         self._listeners: List[Callable[[], None]] = []  # run after each message is applied
 
     @classmethod
     async def open(cls, host: str, port: int, sock_type: int = SockType.TCP,
-                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: int) -> "AsyncSocket":
+                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: OptValue) -> "AsyncSocket":
         s = cls(sock_type, cert, **opts)
         await s.connect(host, port, timeout)
         return s
@@ -607,7 +607,7 @@ class StreamWriter:
 
 async def open_connection(host: str, port: int, *, sock_type: Optional[int] = None,
                           cert: Optional[Cert] = None, timeout: Optional[float] = 30.0,
-                          limit: int = DEFAULT_LIMIT, **opts: int) -> Tuple[StreamReader, StreamWriter]:
+                          limit: int = DEFAULT_LIMIT, **opts: OptValue) -> Tuple[StreamReader, StreamWriter]:
     """Connects (TCP, or TLS when ``cert`` is given or ``sock_type`` is ``SockType.SSL``) and
     returns ``(reader, writer)`` as :func:`asyncio.open_connection` does. ``timeout`` bounds
     the connect; ``opts`` are :class:`AsyncSocket`'s (``tls_verify``, ``alpn``, ...)."""

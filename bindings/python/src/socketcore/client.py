@@ -12,6 +12,8 @@ from .constants import Err, MsgId, SockType
 from .errors import SocketCoreError, SocketTimeoutError, check
 
 Buffer = Union[bytes, bytearray, memoryview]
+#: A ``sock_conn_opts`` value: an int (or bool) for the numeric fields, str/bytes for ``alpn``.
+OptValue = Union[int, str, bytes]
 
 #: Largest piece handed to one sock_send on a stream socket (the default send queue is larger).
 STREAM_CHUNK = 64 * 1024
@@ -54,7 +56,7 @@ def _c_text(value: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
     return b
 
 
-def _int(value: int, what: str) -> int:
+def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     if not -(2 ** 31) <= value < 2 ** 31:
@@ -65,12 +67,14 @@ def _int(value: int, what: str) -> int:
 # -- thin wrappers over the C functions (ids and codes, exceptions for failures) ------------
 def version() -> str:
     """The loaded library's version, "MAJOR.MINOR.PATCH"."""
-    return _ffi.load().sock_version().decode()
+    text: bytes = _ffi.load().sock_version()
+    return text.decode()
 
 
 def strerror(code: int) -> str:
     """The library's sentence for ``code`` (a negated code reads as its absolute value)."""
-    return _ffi.load().sock_strerror(_int(code, "code")).decode("utf-8", "replace")
+    text: bytes = _ffi.load().sock_strerror(_int(code, "code"))
+    return text.decode("utf-8", "replace")
 
 
 def msg_fd() -> int:
@@ -84,7 +88,7 @@ def shutdown() -> None:
 
 
 def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = None,
-                **opts: int) -> int:
+                **opts: OptValue) -> int:
     """``sock_conn_ext``: returns the new id (one CONN_CNF follows) or raises SocketCoreError.
 
     ``opts`` are fields of ``sock_conn_opts``: rcv_buf_size, snd_buf_size, connect_timeout_ms,
@@ -96,8 +100,10 @@ def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = Non
     lib.sock_conn_opts_init(ctypes.byref(c_opts))
     for name, value in opts.items():
         if name == "alpn":
+            if value is not None and not isinstance(value, (str, bytes)):
+                raise TypeError(f"alpn must be str or bytes, not {type(value).__name__}")
             c_opts.alpn = _c_text(value, "alpn")
-        elif name in ("size",) or name not in dict(_ffi.SockConnOpts._fields_):
+        elif name in ("size",) or name not in {f[0] for f in _ffi.SockConnOpts._fields_}:
             raise TypeError(f"unknown sock_conn_opts field {name!r}")
         else:
             setattr(c_opts, name, _int(int(value) if isinstance(value, bool) else value, name))
@@ -181,7 +187,7 @@ class Socket:
     failure and :class:`SocketTimeoutError` when the timeout passes.
     """
 
-    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> None:
+    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: OptValue) -> None:
         self.type = SockType(sock_type) if sock_type in SockType._value2member_map_ else sock_type
         self.cert = cert
         self.opts = opts
@@ -199,7 +205,7 @@ class Socket:
 
     @classmethod
     def connect_to(cls, host: str, port: int, sock_type: int = SockType.TCP,
-                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: int) -> "Socket":
+                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: OptValue) -> "Socket":
         """Creates a socket and connects it (waits for CONN_CNF)."""
         s = cls(sock_type, cert, **opts)
         s.connect(host, port, timeout)
@@ -266,8 +272,8 @@ class Socket:
         except BaseException:
             self._destroy()
             raise
-        if self._conn_result != 0:
-            code = self._conn_result
+        code = self._conn_result
+        if code is not None and code != 0:
             detail = _text_of("sock_tls_error_text", sid) or None
             self._destroy()
             raise SocketCoreError(code, f"connect to {host}:{port}", detail=detail)
@@ -374,7 +380,7 @@ class Socket:
 
     def error(self) -> int:
         """sock_error: the socket's last error code."""
-        return _ffi.load().sock_error(self._require_id())
+        return int(_ffi.load().sock_error(self._require_id()))
 
     def stats(self) -> _ffi.SockStats:
         """sock_stats: counters, including UDP datagrams dropped on a full queue."""
@@ -419,6 +425,6 @@ class Socket:
 
 
 def create_connection(address: Tuple[str, int], timeout: Optional[float] = 30.0,
-                      sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> Socket:
+                      sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: OptValue) -> Socket:
     """Like ``socket.create_connection``: a connected :class:`Socket`."""
     return Socket.connect_to(address[0], address[1], sock_type, cert, timeout, **opts)
