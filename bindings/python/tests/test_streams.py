@@ -159,6 +159,25 @@ def test_write_waits_for_room_instead_of_dropping(servers: Ports) -> None:
     assert asyncio.run(main()) == data
 
 
+def test_small_send_queue(servers: Ports) -> None:
+    # snd_buf_size below the 64 KiB piece size: pieces must fit the queue (else EARG).
+    data = os.urandom(200 * 1024)
+
+    async def main() -> bytes:
+        reader, writer = await aio.open_connection("127.0.0.1", servers["tcp"], timeout=WAIT,
+                                                   snd_buf_size=4096)
+        writer.write(data)
+        await asyncio.wait_for(writer.drain(), 60)
+        got = await asyncio.wait_for(reader.readexactly(len(data)), 60)
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), WAIT)
+        return got
+    assert asyncio.run(main()) == data
+    with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=WAIT, snd_buf_size=4096) as s:
+        s.sendall(data[:10000], timeout=WAIT)
+        assert s.recv_exactly(10000, timeout=WAIT) == data[:10000]
+
+
 def test_reset_and_refused(servers: Ports, closed_port: int) -> None:
     async def main() -> None:
         with pytest.raises(sc.SocketCoreError) as e:

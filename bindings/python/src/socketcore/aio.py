@@ -15,7 +15,7 @@ from typing import AsyncIterator, Callable, Deque, Dict, Iterable, List, Optiona
 
 from . import _ffi
 from ._router import ROUTER, Message
-from .client import STREAM_CHUNK, Buffer, Cert, OptValue, Socket, _text_of, msg_fd, open_socket
+from .client import Buffer, Cert, OptValue, Socket, _text_of, msg_fd, open_socket
 from .constants import Err, MsgId, SockType
 from .errors import SocketCoreError, SocketTimeoutError
 
@@ -209,9 +209,7 @@ class AsyncSocket:
         return False
 
     def _pieces(self, payload: bytes) -> List[bytes]:
-        if self._s.type in (SockType.TCP, SockType.SSL) and payload:
-            return [payload[i:i + STREAM_CHUNK] for i in range(0, len(payload), STREAM_CHUNK)]
-        return [payload]
+        return self._s._pieces(payload)
 
     async def send(self, data: Buffer, timeout: Optional[float] = 30.0) -> int:
         """Queues ``data``; waits (without blocking the loop) only while the queue is full."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 from . import _ffi
 from ._router import ROUTER, Message
@@ -285,8 +285,7 @@ class Socket:
         payload = bytes(data)
         if self._send_error is not None:
             raise SocketCoreError(self._send_error, "an earlier send failed")
-        stream = self.type in (SockType.TCP, SockType.SSL)
-        pieces = [payload[i:i + STREAM_CHUNK] for i in range(0, len(payload), STREAM_CHUNK)] if stream and payload else [payload]
+        pieces = self._pieces(payload)
         deadline = self._deadline(timeout)
         lib = _ffi.load()
         for piece in pieces:
@@ -301,6 +300,17 @@ class Socket:
                     raise SocketCoreError(err, "sock_send")
                 self._wait_news(seen, deadline, "send (queue full)")  # SEND_CNFs free room
         return len(payload)
+
+    def _pieces(self, payload: bytes) -> List[bytes]:
+        """``payload`` as sock_send calls: one datagram, or stream pieces no longer than
+        STREAM_CHUNK nor the send queue (a longer one is refused with EARG)."""
+        if self.type not in (SockType.TCP, SockType.SSL) or not payload:
+            return [payload]
+        size = STREAM_CHUNK
+        queue = self.opts.get("snd_buf_size")
+        if isinstance(queue, int) and 0 < queue < size:
+            size = queue
+        return [payload[i:i + size] for i in range(0, len(payload), size)]
 
     def flush(self, timeout: Optional[float] = 30.0) -> None:
         """Waits until every accepted send is confirmed; raises the first send error."""
