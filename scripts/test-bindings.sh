@@ -4,7 +4,8 @@
 #      PREFIX/lib/lua/5.1, then the Lua tests run by lua5.1 against local servers;
 #   2. the Python wheel built by pip from a read-only copy of the checkout (libsocketcore
 #      inside, built from the Rust sources), installed into a fresh venv, then its pytest
-#      suite and the README snippet with no SOCKETCORE_* variables;
+#      suite, mypy --strict over the package sources and the tests, and the README snippet
+#      with no SOCKETCORE_* variables;
 #   3. the C examples (examples/) built with find_package(socketcore), shared and static, and
 #      run against local echo servers (TLS with a private CA made by openssl).
 # Usage: scripts/test-bindings.sh [PREFIX]
@@ -65,7 +66,7 @@ fi
 snapshot() { (cd "$ro" && find . -printf '%p %s %T@ %m\n' | LC_ALL=C sort); }
 chmod -R a-w "$ro" # enforced for non-root users; for root the snapshot comparison below is
 snapshot >"$build/ro.before"
-if python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest &&
+if python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest mypy &&
     (cd "$build" && env -u SOCKETCORE_LIB -u SOCKETCORE_PREFIX -u CARGO_TARGET_DIR \
         "$venv/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps -w "$wheels" \
         "$ro/bindings/python"); then
@@ -84,6 +85,9 @@ if [ -n "$py" ]; then
     # SOCKETCORE_TEST_PREFIX only tells test_prefix_lookup which prefix to look up.
     (cd "$build" && env -u SOCKETCORE_LIB -u SOCKETCORE_PREFIX SOCKETCORE_TEST_PREFIX="$prefix" \
         "$py" -m pytest -q -p no:cacheprovider -rs "$root/bindings/python/tests") || fail "pytest"
+    say "Python: mypy --strict (bindings/python/src/socketcore and bindings/python/tests)"
+    (cd "$build" && "$py" -m mypy --strict --cache-dir "$build/mypy-cache" \
+        "$root/bindings/python/src/socketcore" "$root/bindings/python/tests") || fail "mypy --strict"
     say "Python: the README snippet as a new user runs it"
     (cd "$build" && env -u SOCKETCORE_LIB -u SOCKETCORE_PREFIX -u PKG_CONFIG_PATH "$py" - <<'PYEOF'
 import os, socket, threading

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from typing import Callable, Iterator
 
 import pytest
 
@@ -15,28 +16,28 @@ import socketcore as sc  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def certs(tmp_path_factory):
+def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return make_certs(str(tmp_path_factory.mktemp("pki")))
 
 
 @pytest.fixture(scope="session")
-def servers(certs):
+def servers(certs: dict[str, str]) -> Iterator[dict[str, int]]:
     s = Servers(certs)
     yield s.ports
     s.stop()
 
 
 @pytest.fixture
-def closed_port():
+def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+    port: int = s.getsockname()[1]
     s.close()
     return port
 
 
 @pytest.fixture
-def pem(certs):
+def pem(certs: dict[str, str]) -> Callable[[str], bytes]:
     def read(name: str) -> bytes:
         with open(certs[name], "rb") as f:
             return f.read()
@@ -44,7 +45,7 @@ def pem(certs):
 
 
 @pytest.fixture(scope="session")
-def tls_available(certs, servers):
+def tls_available(certs: dict[str, str], servers: dict[str, int]) -> bool:
     """Skips TLS tests while the library reports SSL_EINIT (a build without the tls feature), unless
     SOCKETCORE_REQUIRE_TLS=1 (then they fail)."""
     with open(certs["ca.pem"], "rb") as f:
@@ -60,7 +61,7 @@ def tls_available(certs, servers):
 
 
 @pytest.fixture(autouse=True)
-def no_leftover_messages():
+def no_leftover_messages() -> Iterator[None]:
     """Each test must destroy what it opened: no message for an unowned id may be left."""
     yield
     left = []

@@ -33,9 +33,11 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 HOST = "127.0.0.1"
+Addr = Any  # the peer address accept() gives
+Handler = Callable[[socket.socket, Addr], None]
 
 
 def make_certs(directory: str) -> dict[str, str]:
@@ -96,7 +98,7 @@ class Servers:
             self.ports["mtls"] = self._listen_stream("mtls", self._echo, mctx)
 
     # -- plumbing -------------------------------------------------------------------------
-    def _spawn(self, fn: Callable, *args) -> None:
+    def _spawn(self, fn: Callable[..., None], *args: Any) -> None:
         threading.Thread(target=fn, args=args, daemon=True).start()
 
     def _tcp_udp_pair(self) -> tuple[socket.socket, socket.socket]:
@@ -116,14 +118,15 @@ class Servers:
             return tcp, udp
         raise RuntimeError("no free TCP+UDP port pair")
 
-    def _listen_stream(self, name: str, handler: Callable, ctx: Optional[ssl.SSLContext] = None) -> int:
+    def _listen_stream(self, name: str, handler: Handler, ctx: Optional[ssl.SSLContext] = None) -> int:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((HOST, 0))
         s.listen(64)
         self._socks.append(s)
         self._serve_stream(s, handler, ctx)
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
     def _hanging_port(self) -> int:
         # Backlog 0 queues one connection; our own connects fill the queue, and nobody
@@ -140,9 +143,10 @@ class Servers:
             except BlockingIOError:
                 pass
             self._socks.append(c)
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
-    def _serve_stream(self, lsock: socket.socket, handler: Callable, ctx: Optional[ssl.SSLContext] = None) -> None:
+    def _serve_stream(self, lsock: socket.socket, handler: Handler, ctx: Optional[ssl.SSLContext] = None) -> None:
         def accept_loop() -> None:
             lsock.settimeout(0.2)
             while not self._stop.is_set():
@@ -155,7 +159,7 @@ class Servers:
                 self._spawn(self._client, conn, addr, handler, ctx)
         self._spawn(accept_loop)
 
-    def _client(self, conn: socket.socket, addr, handler: Callable, ctx: Optional[ssl.SSLContext]) -> None:
+    def _client(self, conn: socket.socket, addr: Addr, handler: Handler, ctx: Optional[ssl.SSLContext]) -> None:
         conn.settimeout(30)
         try:
             if ctx is not None:
@@ -170,17 +174,17 @@ class Servers:
                 pass
 
     # -- handlers -------------------------------------------------------------------------
-    def _echo(self, conn: socket.socket, addr) -> None:
+    def _echo(self, conn: socket.socket, addr: Addr) -> None:
         while not self._stop.is_set():
             data = conn.recv(65536)
             if not data:
                 return
             conn.sendall(data)
 
-    def _whoami(self, conn: socket.socket, addr) -> None:
+    def _whoami(self, conn: socket.socket, addr: Addr) -> None:
         conn.sendall(f"{addr[0]} {addr[1]}\n".encode())
 
-    def _reset(self, conn: socket.socket, addr) -> None:
+    def _reset(self, conn: socket.socket, addr: Addr) -> None:
         data = conn.recv(65536)
         if data:
             conn.sendall(data)
@@ -188,7 +192,7 @@ class Servers:
         # Linger 0: close sends RST instead of FIN.
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
-    def _hold(self, conn: socket.socket, addr) -> None:
+    def _hold(self, conn: socket.socket, addr: Addr) -> None:
         # Waits (not reading) until the client goes away or the servers stop.
         while not self._stop.wait(0.2):
             try:
@@ -233,7 +237,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     if a.stdin_eof:
-        threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+        def stdin_eof() -> None:
+            sys.stdin.read()
+            done.set()
+        threading.Thread(target=stdin_eof, daemon=True).start()
     done.wait(a.lifetime)
     servers.stop()
     return 0

@@ -9,11 +9,11 @@ import socketcore as sc
 from socketcore import aio
 
 
-def test_async_echo_and_loop_stays_responsive(servers):
-    async def main():
+def test_async_echo_and_loop_stays_responsive(servers: dict[str, int]) -> None:
+    async def main() -> tuple[int, int | None]:
         ticks = 0
 
-        async def ticker():
+        async def ticker() -> None:
             nonlocal ticks
             while True:
                 await asyncio.sleep(0.01)
@@ -35,7 +35,7 @@ def test_async_echo_and_loop_stays_responsive(servers):
     assert during >= 10 and sid is None
 
 
-def test_many_async_sockets_at_once(servers):
+def test_many_async_sockets_at_once(servers: dict[str, int]) -> None:
     async def one(i: int) -> bytes:
         async with sc.AsyncSocket() as s:
             await s.connect("127.0.0.1", servers["tcp"], timeout=10)
@@ -46,13 +46,13 @@ def test_many_async_sockets_at_once(servers):
                 got += await s.recv(timeout=10)
             return got
 
-    async def main():
+    async def main() -> list[bytes]:
         return await asyncio.gather(*(one(i) for i in range(20)))
     assert asyncio.run(main()) == [b"client %d" % i for i in range(20)]
 
 
-def test_async_refused_and_timeout(servers, closed_port):
-    async def main():
+def test_async_refused_and_timeout(servers: dict[str, int], closed_port: int) -> None:
+    async def main() -> None:
         with pytest.raises(sc.SocketCoreError) as e:
             await sc.AsyncSocket.open("127.0.0.1", closed_port, timeout=10)
         assert e.value.code == sc.Err.ECONNREFUSED
@@ -62,10 +62,10 @@ def test_async_refused_and_timeout(servers, closed_port):
     asyncio.run(main())
 
 
-def test_async_message_iterator_for_raw_ids(servers):
-    async def main():
+def test_async_message_iterator_for_raw_ids(servers: dict[str, int]) -> None:
+    async def main() -> list[int]:
         sid = sc.open_socket(sc.SockType.UDP, "127.0.0.1", servers["udp"])
-        kinds = []
+        kinds: list[int] = []
         try:
             async for m in aio.messages(timeout=10):
                 assert m.socket_index == sid

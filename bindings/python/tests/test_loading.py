@@ -1,6 +1,8 @@
 """Loading: prototypes declared, lookup order, version, shutdown and a load/unload cycle."""
 from __future__ import annotations
 
+import pathlib
+
 import ctypes
 import os
 import subprocess
@@ -16,7 +18,7 @@ from socketcore import _ffi
 SRC = os.path.join(os.path.dirname(__file__), "..", "src")
 
 
-def test_every_function_has_argtypes_and_restype():
+def test_every_function_has_argtypes_and_restype() -> None:
     lib = sc.lib()
     for name, (restype, argtypes) in _ffi.PROTOTYPES.items():
         if not hasattr(lib, name) and name in _ffi.OPTIONAL:
@@ -27,7 +29,7 @@ def test_every_function_has_argtypes_and_restype():
     assert lib.sock_strerror.restype is ctypes.c_char_p  # a pointer, never an int
 
 
-def test_version_and_strerror():
+def test_version_and_strerror() -> None:
     v = sc.version()
     assert v.count(".") == 2 and v.split(".")[0] == "0"
     assert "refused" in sc.strerror(sc.Err.ECONNREFUSED)
@@ -35,18 +37,18 @@ def test_version_and_strerror():
     assert sc.strerror(9999)  # unknown codes still get a sentence
 
 
-def _run(code: str, env_extra: dict) -> subprocess.CompletedProcess:
+def _run(code: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=SRC, **env_extra)
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_socketcore_lib_env_wins_and_missing_library_is_a_clear_error():
+def test_socketcore_lib_env_wins_and_missing_library_is_a_clear_error() -> None:
     r = _run("import socketcore as sc\ntry:\n    sc.version()\nexcept sc.LibraryNotFoundError as e:\n"
              "    print('NOTFOUND', e)\n", {"SOCKETCORE_LIB": "/nonexistent/libsocketcore.so"})
     assert "NOTFOUND" in r.stdout and "SOCKETCORE_LIB" in r.stdout, r.stdout + r.stderr
 
 
-def test_prefix_lookup():
+def test_prefix_lookup() -> None:
     # SOCKETCORE_TEST_PREFIX: an installed prefix to look up (scripts/test-bindings.sh passes
     # one); else the prefix the loaded library sits in, if it sits in one.
     prefix = os.environ.get("SOCKETCORE_TEST_PREFIX")
@@ -63,7 +65,7 @@ def test_prefix_lookup():
     assert r.stdout.strip().startswith(os.path.join(prefix, "lib")), r.stdout
 
 
-def test_the_copy_inside_the_package_comes_first(tmp_path):
+def test_the_copy_inside_the_package_comes_first(tmp_path: pathlib.Path) -> None:
     inside = _ffi.bundled()
     if not inside:
         pytest.skip("this copy of the package carries no library (not installed from the wheel)")
@@ -89,11 +91,11 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_shutdown_wakes_a_waiting_thread(servers):
+def test_shutdown_wakes_a_waiting_thread(servers: dict[str, int]) -> None:
     sc.lib()
     errors = []
 
-    def waiter():
+    def waiter() -> None:
         try:
             sc.wait_msg(None)
         except sc.SocketCoreError as e:
@@ -111,7 +113,7 @@ def test_shutdown_wakes_a_waiting_thread(servers):
         assert s.recv_exactly(5) == b"again"
 
 
-def test_socket_from_before_shutdown_is_gone(servers):
+def test_socket_from_before_shutdown_is_gone(servers: dict[str, int]) -> None:
     s = sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10)
     sc.shutdown()
     with pytest.raises(sc.SocketCoreError) as e:
@@ -120,7 +122,7 @@ def test_socket_from_before_shutdown_is_gone(servers):
     s.close()  # harmless
 
 
-def test_load_unload_cycle(servers):
+def test_load_unload_cycle(servers: dict[str, int]) -> None:
     path = sc.loaded_path() or None
     sc.lib()
     for i in range(3):
@@ -140,7 +142,7 @@ def test_load_unload_cycle(servers):
         sc.lib(path)
 
 
-def test_socketcore_log_writes_connects_and_failures_to_stderr(servers, closed_port, tmp_path):
+def test_socketcore_log_writes_connects_and_failures_to_stderr(servers: dict[str, int], closed_port: int, tmp_path: pathlib.Path) -> None:
     # The installed package (not the sources), as in test_the_copy_inside_the_package_comes_first,
     # unless only the sources are at hand: then the library the tests loaded.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

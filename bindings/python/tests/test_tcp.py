@@ -10,7 +10,7 @@ import pytest
 import socketcore as sc
 
 
-def test_echo(servers):
+def test_echo(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
         assert s.connected and s.id is not None and s.id >= 0
         assert s.send(b"hello") == 5
@@ -18,12 +18,12 @@ def test_echo(servers):
     assert s.id is None and not s.connected
 
 
-def test_large_transfer_in_order(servers):
+def test_large_transfer_in_order(servers: dict[str, int]) -> None:
     data = os.urandom(2 * 1024 * 1024)
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
         got = bytearray()
 
-        def reader():
+        def reader() -> None:
             while len(got) < len(data):
                 got.extend(s.recv(65536, timeout=20))
 
@@ -36,7 +36,7 @@ def test_large_transfer_in_order(servers):
         assert st.bytes_sent == len(data) and st.bytes_received == len(data)
 
 
-def test_two_threads_waiting_on_one_socket_both_progress(servers):
+def test_two_threads_waiting_on_one_socket_both_progress(servers: dict[str, int]) -> None:
     # A reader waits in recv while the writer waits in sendall on the same socket. Whichever
     # thread takes a message from the library, the other must still see what it waits for
     # (an earlier binding let the reader swallow the writer's SEND_CNF, or the writer the
@@ -52,17 +52,17 @@ def test_two_threads_waiting_on_one_socket_both_progress(servers):
             assert not t.is_alive() and got == [payload], f"round {i}"
 
 
-def test_small_receive_buffer_holds_the_peer(servers):
+def test_small_receive_buffer_holds_the_peer(servers: dict[str, int]) -> None:
     data = os.urandom(512 * 1024)
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10, rcv_buf_size=4096) as s:
         s.sendall(data, timeout=30)  # the echo comes back through a 4 KiB window: nothing lost
         assert s.recv_exactly(len(data), timeout=30) == data
 
 
-def test_threads_each_get_their_own_messages(servers):
+def test_threads_each_get_their_own_messages(servers: dict[str, int]) -> None:
     errors = []
 
-    def client(n: int):
+    def client(n: int) -> None:
         try:
             payload = bytes([n]) * (10000 + n)
             with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
@@ -80,7 +80,7 @@ def test_threads_each_get_their_own_messages(servers):
     assert not errors, errors
 
 
-def test_refused(closed_port):
+def test_refused(closed_port: int) -> None:
     with pytest.raises(sc.SocketCoreError) as e:
         sc.Socket.connect_to("127.0.0.1", closed_port, timeout=10)
     assert e.value.code == sc.Err.ECONNREFUSED
@@ -88,13 +88,13 @@ def test_refused(closed_port):
     assert "refused" in str(e.value)
 
 
-def test_name_resolution_localhost(servers):
+def test_name_resolution_localhost(servers: dict[str, int]) -> None:
     with sc.create_connection(("localhost", servers["tcp"]), timeout=10) as s:
         s.sendall(b"by name")
         assert s.recv_exactly(7) == b"by name"
 
 
-def test_peer_close_after_data(servers):
+def test_peer_close_after_data(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["whoami"], timeout=10) as s:
         text = b""
         while True:
@@ -107,7 +107,7 @@ def test_peer_close_after_data(servers):
         assert host == "127.0.0.1" and int(port) > 0
 
 
-def test_local_port_option(servers):
+def test_local_port_option(servers: dict[str, int]) -> None:
     import random
     for _ in range(5):
         lp = random.randint(20000, 29999)
@@ -123,7 +123,7 @@ def test_local_port_option(servers):
     pytest.skip("no free local port found")
 
 
-def test_setopt(servers):
+def test_setopt(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
         s.setopt(sc.SOL_SOCKET, sc.SO_KEEPALIVE, 1)
         s.setopt(sc.IPPROTO_TCP, sc.TCP_KEEPIDLE, 30)
@@ -139,7 +139,7 @@ def test_setopt(servers):
         assert e.value.code == sc.Err.EARG
 
 
-def test_raw_ids_and_message_iterator(servers):
+def test_raw_ids_and_message_iterator(servers: dict[str, int]) -> None:
     """The C-level flow: an id, then CONN_CNF, SEND_CNF, RECV_IND, CLOSE_CNF as messages."""
     lib = sc.lib()
     sid = sc.open_socket(sc.SockType.TCP, "127.0.0.1", servers["tcp"])
@@ -170,7 +170,7 @@ def test_raw_ids_and_message_iterator(servers):
     assert sc.MsgId.SEND_CNF in seen and sc.MsgId.RECV_IND in seen
 
 
-def test_peer_and_local_addresses(servers):
+def test_peer_and_local_addresses(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["whoami"], timeout=10) as s:
         assert s.peer_addr() == f"127.0.0.1:{servers['whoami']}"
         local = s.local_addr()
@@ -178,7 +178,7 @@ def test_peer_and_local_addresses(servers):
         assert local == f"{host}:{port}"  # what the server saw as our address
 
 
-def test_global_stats_count_sockets_and_unread_bytes(servers):
+def test_global_stats_count_sockets_and_unread_bytes(servers: dict[str, int]) -> None:
     before = sc.global_stats()
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
         s.sendall(b"12345")

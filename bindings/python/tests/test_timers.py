@@ -9,7 +9,7 @@ import pytest
 import socketcore as sc
 
 
-def test_timer_fires_once_after_its_delay():
+def test_timer_fires_once_after_its_delay() -> None:
     t0 = time.monotonic()
     sc.timer_start(41, 60)
     m = sc.wait_msg(5)
@@ -18,15 +18,16 @@ def test_timer_fires_once_after_its_delay():
     assert sc.wait_msg(0.2) is None
 
 
-def test_stop_withdraws_the_timer():
+def test_stop_withdraws_the_timer() -> None:
     sc.timer_start(42, 30)
     assert sc.timer_stop(42) is True
     assert sc.timer_stop(42) is False
     assert sc.wait_msg(0.15) is None
 
 
-def test_timer_with_a_sockets_number_stays_unclaimed(servers):
+def test_timer_with_a_sockets_number_stays_unclaimed(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["tcp"], timeout=10) as s:
+        assert s.id is not None
         sc.timer_start(s.id, 0)
         s.send(b"x")
         assert s.recv_exactly(1, timeout=10) == b"x"
@@ -34,7 +35,7 @@ def test_timer_with_a_sockets_number_stays_unclaimed(servers):
         assert m is not None and m.id == sc.MsgId.TIMER and m.socket_index == s.id
 
 
-def test_bad_timer_arguments_raise():
+def test_bad_timer_arguments_raise() -> None:
     with pytest.raises(sc.SocketCoreError) as e:
         sc.timer_start(-1, 10)
     assert e.value.code == sc.Err.EARG

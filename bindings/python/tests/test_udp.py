@@ -6,7 +6,7 @@ import pytest
 import socketcore as sc
 
 
-def test_datagrams_keep_their_boundaries(servers):
+def test_datagrams_keep_their_boundaries(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["udp"], sc.SockType.UDP, timeout=10) as u:
         sizes = [1, 100, 1472, 8000]
         for i, n in enumerate(sizes):
@@ -16,7 +16,7 @@ def test_datagrams_keep_their_boundaries(servers):
         u.flush()
 
 
-def test_short_buffer_gets_the_head(servers):
+def test_short_buffer_gets_the_head(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["udp"], sc.SockType.UDP, timeout=10) as u:
         u.send(b"0123456789")
         assert u.recv(4, timeout=10) == b"0123"  # the rest of that datagram is dropped
@@ -24,7 +24,7 @@ def test_short_buffer_gets_the_head(servers):
         assert u.recv(100, timeout=10) == b"next"
 
 
-def test_recv_times_out_without_data(servers):
+def test_recv_times_out_without_data(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["udp"], sc.SockType.UDP, timeout=10) as u:
         with pytest.raises(sc.SocketTimeoutError) as e:
             u.recv(timeout=0.3)
@@ -32,7 +32,7 @@ def test_recv_times_out_without_data(servers):
         assert isinstance(e.value, TimeoutError)
 
 
-def test_udp_stats(servers):
+def test_udp_stats(servers: dict[str, int]) -> None:
     with sc.Socket.connect_to("127.0.0.1", servers["udp"], sc.SockType.UDP, timeout=10) as u:
         u.sendall(b"abc")
         u.recv(timeout=10)

@@ -69,7 +69,15 @@ class SockMsg(ctypes.Structure):
     ]
 
 
-class SockStats(ctypes.Structure):
+class _Repr(ctypes.Structure):
+    """Structures whose repr lists their fields."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f[0]}={getattr(self, f[0])!r}" for f in self._fields_)
+        return f"{type(self).__name__}({fields})"
+
+
+class SockStats(_Repr):
     """``sock_counters``, filled by ``sock_stats``."""
 
     _fields_ = [
@@ -81,7 +89,7 @@ class SockStats(ctypes.Structure):
     ]
 
 
-class SockGlobalStats(ctypes.Structure):
+class SockGlobalStats(_Repr):
     """``sock_global_counters``, filled by ``sock_global_stats``."""
 
     _fields_ = [
@@ -274,4 +282,5 @@ def strerror_text(code: int) -> str:
         lib = load()
     except OSError:
         return f"socketcore error {code}"
-    return lib.sock_strerror(int(code)).decode("utf-8", "replace")
+    text: bytes = lib.sock_strerror(int(code))
+    return text.decode("utf-8", "replace")

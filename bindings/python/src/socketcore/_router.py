@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Deque, Dict, Optional, TypeVar
+from typing import Callable, Deque, Dict, List, Optional, TypeVar
 
 from . import _ffi
 from .constants import MsgId
@@ -54,7 +54,7 @@ class Router:
         self._sinks: Dict[int, Sink] = {}
         self._unclaimed: Deque[Message] = deque()
         self._pumping = False
-        self._listeners: list = []  # called (under no lock) after any message is routed
+        self._listeners: List[Callable[[], None]] = []  # called (under no lock) after any message is routed
 
     # -- ownership ------------------------------------------------------------------------
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 from . import _ffi
 from ._router import ROUTER, Message
@@ -12,14 +12,17 @@ from .constants import Err, MsgId, SockType
 from .errors import SocketCoreError, SocketTimeoutError, check
 
 Buffer = Union[bytes, bytearray, memoryview]
+#: A ``sock_conn_opts`` value: an int (or bool) for the numeric fields, str/bytes for ``alpn``.
+OptValue = Union[int, str, bytes]
 
 #: Largest piece handed to one sock_send on a stream socket (the default send queue is larger).
 STREAM_CHUNK = 64 * 1024
 
 
-@dataclass
+@dataclass(repr=False)
 class Cert:
-    """TLS material, PEM text (str or bytes) or None; ``host_name`` is sent as SNI and verified."""
+    """TLS material, PEM text (str or bytes) or None; ``host_name`` is sent as SNI and verified.
+    The repr shows only the sizes of the PEM fields (never a private key)."""
 
     host_name: Optional[str] = None
     ca_cert: Optional[Union[str, bytes]] = None
@@ -36,6 +39,12 @@ class Cert:
                 return f.read()
         return cls(host_name, read(ca), read(cert), read(key))
 
+    def __repr__(self) -> str:
+        def size(v: Optional[Union[str, bytes]]) -> str:
+            return "None" if v is None else f"<{len(v)} {'chars' if isinstance(v, str) else 'bytes'}>"
+        return (f"Cert(host_name={self.host_name!r}, ca_cert={size(self.ca_cert)}, "
+                f"client_cert={size(self.client_cert)}, client_key={size(self.client_key)})")
+
 
 def _c_text(value: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
     """str/bytes -> NUL-free bytes; a NUL inside would silently cut the C string, so refuse it."""
@@ -47,7 +56,7 @@ def _c_text(value: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
     return b
 
 
-def _int(value: int, what: str) -> int:
+def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     if not -(2 ** 31) <= value < 2 ** 31:
@@ -58,12 +67,14 @@ def _int(value: int, what: str) -> int:
 # -- thin wrappers over the C functions (ids and codes, exceptions for failures) ------------
 def version() -> str:
     """The loaded library's version, "MAJOR.MINOR.PATCH"."""
-    return _ffi.load().sock_version().decode()
+    text: bytes = _ffi.load().sock_version()
+    return text.decode()
 
 
 def strerror(code: int) -> str:
     """The library's sentence for ``code`` (a negated code reads as its absolute value)."""
-    return _ffi.load().sock_strerror(_int(code, "code")).decode("utf-8", "replace")
+    text: bytes = _ffi.load().sock_strerror(_int(code, "code"))
+    return text.decode("utf-8", "replace")
 
 
 def msg_fd() -> int:
@@ -77,7 +88,7 @@ def shutdown() -> None:
 
 
 def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = None,
-                **opts: int) -> int:
+                **opts: OptValue) -> int:
     """``sock_conn_ext``: returns the new id (one CONN_CNF follows) or raises SocketCoreError.
 
     ``opts`` are fields of ``sock_conn_opts``: rcv_buf_size, snd_buf_size, connect_timeout_ms,
@@ -89,8 +100,10 @@ def open_socket(sock_type: int, host: str, port: int, cert: Optional[Cert] = Non
     lib.sock_conn_opts_init(ctypes.byref(c_opts))
     for name, value in opts.items():
         if name == "alpn":
+            if value is not None and not isinstance(value, (str, bytes)):
+                raise TypeError(f"alpn must be str or bytes, not {type(value).__name__}")
             c_opts.alpn = _c_text(value, "alpn")
-        elif name in ("size",) or name not in dict(_ffi.SockConnOpts._fields_):
+        elif name in ("size",) or name not in {f[0] for f in _ffi.SockConnOpts._fields_}:
             raise TypeError(f"unknown sock_conn_opts field {name!r}")
         else:
             setattr(c_opts, name, _int(int(value) if isinstance(value, bool) else value, name))
@@ -174,7 +187,7 @@ class Socket:
     failure and :class:`SocketTimeoutError` when the timeout passes.
     """
 
-    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> None:
+    def __init__(self, sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: OptValue) -> None:
         self.type = SockType(sock_type) if sock_type in SockType._value2member_map_ else sock_type
         self.cert = cert
         self.opts = opts
@@ -192,7 +205,7 @@ class Socket:
 
     @classmethod
     def connect_to(cls, host: str, port: int, sock_type: int = SockType.TCP,
-                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: int) -> "Socket":
+                   cert: Optional[Cert] = None, timeout: Optional[float] = 30.0, **opts: OptValue) -> "Socket":
         """Creates a socket and connects it (waits for CONN_CNF)."""
         s = cls(sock_type, cert, **opts)
         s.connect(host, port, timeout)
@@ -259,8 +272,8 @@ class Socket:
         except BaseException:
             self._destroy()
             raise
-        if self._conn_result != 0:
-            code = self._conn_result
+        code = self._conn_result
+        if code is not None and code != 0:
             detail = _text_of("sock_tls_error_text", sid) or None
             self._destroy()
             raise SocketCoreError(code, f"connect to {host}:{port}", detail=detail)
@@ -272,8 +285,7 @@ class Socket:
         payload = bytes(data)
         if self._send_error is not None:
             raise SocketCoreError(self._send_error, "an earlier send failed")
-        stream = self.type in (SockType.TCP, SockType.SSL)
-        pieces = [payload[i:i + STREAM_CHUNK] for i in range(0, len(payload), STREAM_CHUNK)] if stream and payload else [payload]
+        pieces = self._pieces(payload)
         deadline = self._deadline(timeout)
         lib = _ffi.load()
         for piece in pieces:
@@ -288,6 +300,17 @@ class Socket:
                     raise SocketCoreError(err, "sock_send")
                 self._wait_news(seen, deadline, "send (queue full)")  # SEND_CNFs free room
         return len(payload)
+
+    def _pieces(self, payload: bytes) -> List[bytes]:
+        """``payload`` as sock_send calls: one datagram, or stream pieces no longer than
+        STREAM_CHUNK nor the send queue (a longer one is refused with EARG)."""
+        if self.type not in (SockType.TCP, SockType.SSL) or not payload:
+            return [payload]
+        size = STREAM_CHUNK
+        queue = self.opts.get("snd_buf_size")
+        if isinstance(queue, int) and 0 < queue < size:
+            size = queue
+        return [payload[i:i + size] for i in range(0, len(payload), size)]
 
     def flush(self, timeout: Optional[float] = 30.0) -> None:
         """Waits until every accepted send is confirmed; raises the first send error."""
@@ -367,7 +390,7 @@ class Socket:
 
     def error(self) -> int:
         """sock_error: the socket's last error code."""
-        return _ffi.load().sock_error(self._require_id())
+        return int(_ffi.load().sock_error(self._require_id()))
 
     def stats(self) -> _ffi.SockStats:
         """sock_stats: counters, including UDP datagrams dropped on a full queue."""
@@ -412,6 +435,6 @@ class Socket:
 
 
 def create_connection(address: Tuple[str, int], timeout: Optional[float] = 30.0,
-                      sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: int) -> Socket:
+                      sock_type: int = SockType.TCP, cert: Optional[Cert] = None, **opts: OptValue) -> Socket:
     """Like ``socket.create_connection``: a connected :class:`Socket`."""
     return Socket.connect_to(address[0], address[1], sock_type, cert, timeout, **opts)
