@@ -153,19 +153,8 @@ impl Write for NoSignal<'_> {
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: an all-zero msghdr is valid; IoSlice is ABI-compatible with iovec, and the
-        // kernel only reads the `bufs.len()` buffers it points at during the call.
-        let sent = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-            msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
-            libc::sendmsg(self.0.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(sent as usize)
+        // Callers pass at most WRITEV_MAX buffers, far below the kernel's UIO_MAXIOV.
+        socket2::SockRef::from(self.0).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
     }
 
     fn flush(&mut self) -> io::Result<()> {
