@@ -310,23 +310,9 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
                 Err(PopError::Closed) => return -runtime::STOPPED,
             };
             let m = entry.msg;
-            if m.id == MSG_TIMER {
-                sh.app_timers.taken(m.socket_index, entry.generation);
-                // SAFETY: non-NULL and writable by contract.
-                unsafe { msg.write(m) };
-                return 1;
-            }
-            if entry.generation == REPLY {
-                sh.replies.gone(1);
-                // SAFETY: non-NULL and writable by contract.
-                unsafe { msg.write(m) };
-                return 1;
-            }
-            // A message whose socket was destroyed after it was taken is stale: skip it.
-            let Some(sock) = sh.lookup_current(m.socket_index, entry.generation) else {
+            if !taken(&sh, &m, entry.generation) {
                 continue;
-            };
-            sock.on_taken(&sh, &m);
+            }
             // SAFETY: non-NULL and writable by contract.
             unsafe { msg.write(m) };
             return 1;
@@ -492,6 +478,26 @@ pub extern "C" fn sock_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_shutdown() {
     guard((), runtime::shutdown)
+}
+
+/// Settles what a message taken from the ring held; false when it is stale (its socket was
+/// destroyed after it was queued) and must not be handed out.
+fn taken(sh: &runtime::Shared, m: &sock_msg, generation: u32) -> bool {
+    if m.id == MSG_TIMER {
+        sh.app_timers.taken(m.socket_index, generation);
+        return true;
+    }
+    if generation == REPLY {
+        sh.replies.gone(1);
+        return true;
+    }
+    match sh.lookup_current(m.socket_index, generation) {
+        Some(sock) => {
+            sock.on_taken(sh, m);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Posts a compatibility reply for a refused call on `id`; false if none could be posted.
