@@ -265,8 +265,9 @@ pub extern "C" fn sock_error(id: c_int) -> c_int {
 }
 
 /// Takes the next message (a socket's, or a timer's `MSG_TIMER`). `timeout_ms`: -1 waits
-/// forever, 0 polls, above 0 waits at most that long. Returns 1 with `*msg` written, 0 on timeout, `-SOCK_ERR_EARG` (NULL `msg`,
-/// `timeout_ms` below -1), or `-SOCK_ERR_ECLSD` when `sock_shutdown` ran while waiting.
+/// forever, 0 polls, above 0 waits at most that long. Returns 1 with `*msg` written, 0 on
+/// timeout, `-SOCK_ERR_EARG` (NULL `msg`, `timeout_ms` below -1), or `-SOCK_ERR_ECLSD` when
+/// `sock_shutdown` ran while waiting.
 /// Several threads may wait at once; each message goes to exactly one of them.
 ///
 /// # Safety

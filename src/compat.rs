@@ -57,7 +57,8 @@ impl Replies {
         if !reserved {
             return false;
         }
-        let wake = sh.ring.push_quiet(Entry {
+        // No lock is held here, so the ring's own push wakes a waiter at once.
+        sh.ring.push(Entry {
             msg: sock_msg {
                 id,
                 socket_index: socket,
@@ -66,9 +67,6 @@ impl Replies {
             },
             generation: REPLY,
         });
-        if wake {
-            sh.ring.wake_one();
-        }
         sh.notify_inline();
         true
     }

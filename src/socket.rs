@@ -561,8 +561,7 @@ impl Sock {
     pub(crate) fn stats(&self, sh: &Shared) -> Result<sock_counters, c_int> {
         self.with(sh, |st, _| {
             let mut s = st.stats;
-            s.send_queued = st.queued_bytes as u64;
-            s.recv_buffered = (st.stream_buf.len() + st.datagram_bytes) as u64;
+            (s.send_queued, s.recv_buffered) = st.buffered();
             Ok(s)
         })
     }
@@ -603,11 +602,7 @@ impl Sock {
 
     /// (bytes queued to send, bytes received and not yet read), for `sock_global_stats`.
     pub(crate) fn buffered(&self) -> (u64, u64) {
-        let st = self.state.lock();
-        (
-            st.queued_bytes as u64,
-            (st.stream_buf.len() + st.datagram_bytes) as u64,
-        )
+        self.state.lock().buffered()
     }
 
     /// Bytes of buffer memory this socket holds now (for tests of lazy allocation).
@@ -620,6 +615,14 @@ impl Sock {
 }
 
 impl State {
+    /// (bytes queued to send, bytes received and not yet read).
+    fn buffered(&self) -> (u64, u64) {
+        (
+            self.queued_bytes as u64,
+            (self.stream_buf.len() + self.datagram_bytes) as u64,
+        )
+    }
+
     /// Keeps WRITABLE registered only while a connect is in progress or something waits to be
     /// written. Epoll is edge-triggered: with WRITABLE always on, every ACK that frees send
     /// space would wake a poller for nothing. Turning it on again raises an event at once if
