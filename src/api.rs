@@ -9,7 +9,7 @@ use crate::ffi::{guard, ip_literal, read_addr, value_or_neg};
 use crate::options::Opt;
 use crate::resolver::Job;
 use crate::ring::{PopError, REPLY};
-use crate::runtime::{self, Cmd};
+use crate::runtime;
 use crate::socket::{Kind, Sock};
 use crate::timers::{Timer, TimerKind};
 use crate::types::{sock_cert, sock_conn_opts, sock_counters, sock_msg};
@@ -17,9 +17,6 @@ use std::ffi::{c_char, c_int, c_void};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A waiter that another thread's inline polling keeps off epoll looks again this often.
-const WAIT_SLICE: Duration = Duration::from_millis(2);
 
 /// Opens a socket and starts connecting it to `addr` (a name, or an IPv4/IPv6 literal) on
 /// `port` (for `SOCK_TYPE_RAW`, the IP protocol number). Returns the new id at once, or -1 if
@@ -105,7 +102,11 @@ unsafe fn conn(
         port as u16
     };
     match ip_literal(&host) {
-        Some(ip) => sh.submit(Cmd::Start(sock, Ok(vec![SocketAddr::new(ip, wire_port)]))),
+        // A literal starts at once, in this thread: a non-blocking connect does not wait.
+        Some(ip) => {
+            let addrs = Ok(vec![SocketAddr::new(ip, wire_port)]);
+            crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, addrs));
+        }
         None => sh.resolver.submit(
             Arc::downgrade(&sh),
             Job {
@@ -152,6 +153,10 @@ pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -
     guard(0, || {
         let refusal = match find(id) {
             Some((sh, sock)) => {
+                if sock.connecting() {
+                    // Connected meanwhile? Nobody may have dispatched that yet.
+                    crate::poll_loop::catch_up(&sh);
+                }
                 let bytes = if data.is_null() || len == 0 || len > SOCK_MAX_BUF as usize {
                     &[][..] // refused as EARG below, with the socket's error set
                 } else {
@@ -190,7 +195,13 @@ pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c
         }
         // SAFETY: non-NULL, and the caller promises `len` writable bytes.
         let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
-        value_or_neg(sock.recv(&sh, out).map(|n| n as c_int))
+        let mut got = sock.recv(&sh, out);
+        if got == Ok(0) {
+            // Input may have arrived that nobody has dispatched yet (no thread waits).
+            crate::poll_loop::catch_up(&sh);
+            got = sock.recv(&sh, out);
+        }
+        value_or_neg(got.map(|n| n as c_int))
     })
 }
 
@@ -226,7 +237,7 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
         let Some(sock) = sh.table.write().remove(id) else {
             return 0;
         };
-        sock.destroy();
+        sock.destroy(&sh);
         if sock.has_messages_in_ring() || sh.replies.any() {
             let replies = sh.ring.discard(id);
             sh.replies.gone(replies);
@@ -286,27 +297,23 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
         let mut deadline: Option<Option<Instant>> = None;
         loop {
             let popped = match sh.ring.pop(Some(Duration::ZERO)) {
-                Ok(None) if timeout_ms != 0 => {
-                    let now = Instant::now();
+                Ok(None) if timeout_ms == 0 => crate::poll_loop::poll_now(&sh),
+                Ok(None) => {
                     let until = *deadline.get_or_insert_with(|| {
-                        (timeout_ms > 0).then(|| now + Duration::from_millis(timeout_ms as u64))
+                        (timeout_ms > 0)
+                            .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64))
                     });
-                    let wait = until.map(|d| d.saturating_duration_since(now));
-                    if wait == Some(Duration::ZERO) {
-                        return 0;
-                    }
-                    // Poll inline; if another thread already does, wait on the ring in short
-                    // slices so as to take over when that thread leaves.
-                    crate::poll_loop::wait_inline(&sh, until).unwrap_or_else(|| {
-                        sh.ring
-                            .pop(Some(wait.map_or(WAIT_SLICE, |w| w.min(WAIT_SLICE))))
-                    })
+                    crate::poll_loop::wait(&sh, until)
                 }
                 other => other,
             };
             let entry = match popped {
                 Ok(Some(entry)) => entry,
-                Ok(None) if timeout_ms != 0 => continue, // the deadline is checked above
+                Ok(None)
+                    if timeout_ms != 0 && deadline.flatten().is_none_or(|d| Instant::now() < d) =>
+                {
+                    continue;
+                } // a stale message was skipped, or woken early
                 Ok(None) => return 0,
                 Err(PopError::Closed) => return -runtime::STOPPED,
             };
@@ -373,8 +380,12 @@ pub extern "C" fn sock_set_compat(flags: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_msg_fd() -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let fd = runtime::get()
-            .and_then(|sh| sh.ring.notify_fd().map_err(|e| crate::errno::code_of(&e)));
+        let fd = runtime::get().and_then(|sh| {
+            let fd = sh.ring.notify_fd().map_err(|e| crate::errno::code_of(&e))?;
+            // The host's loop takes messages without blocking here: the poll thread drives.
+            sh.poller.host_loop_started();
+            Ok(fd)
+        });
         value_or_neg(fd)
     })
 }
@@ -393,6 +404,7 @@ pub unsafe extern "C" fn sock_stats(id: c_int, out: *mut sock_counters) -> c_int
         if out.is_null() {
             return -SOCK_ERR_EARG;
         }
+        crate::poll_loop::catch_up(&sh); // count what has arrived even if nobody waits
         match sock.stats(&sh) {
             // SAFETY: non-NULL and writable by contract.
             Ok(s) => unsafe {

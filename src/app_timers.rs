@@ -117,7 +117,7 @@ impl AppTimers {
         if wake {
             sh.ring.wake_one();
         }
-        sh.notify_inline();
+        sh.poller.notify_leader();
     }
 
     /// The expiry of (id, generation) was taken from the ring: that arming is over.

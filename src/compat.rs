@@ -67,7 +67,7 @@ impl Replies {
             },
             generation: REPLY,
         });
-        sh.notify_inline();
+        sh.poller.notify_leader();
         true
     }
 

@@ -17,6 +17,7 @@ mod library_pin;
 mod options;
 mod os_socket;
 mod poll_loop;
+mod poller;
 mod resolver;
 mod ring;
 mod runtime;

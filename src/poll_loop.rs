@@ -1,91 +1,149 @@
-//! Driving the sockets: the poll thread, and the inline polling a waiter does for it.
+//! Driving the sockets: what the leader does in the seat (`poller.rs`), what the poll thread
+//! does, and how a thread in `sock_wait_msg` waits.
 //!
-//! The poll thread waits on mio for socket readiness, commands and the earliest timer, and
-//! dispatches each to its socket. When an application thread blocks in `sock_wait_msg`, that
-//! thread polls the same epoll instance itself ("inline") and the poll thread steps aside, so
-//! an event reaches the waiting thread without a second thread's wake-up in between — the
-//! latency of a single-threaded event loop. Handlers run under each socket's lock, so it does
-//! not matter which thread runs them. The poll thread takes over again when no thread has
-//! polled inline for `HANDBACK`, and keeps firing timers meanwhile.
+//! The leader polls mio and hands each readiness event to its socket; handlers run under each
+//! socket's own lock, so it does not matter which thread leads. The poll thread keeps the
+//! deadlines, and leads only while the sockets must be driven with nobody waiting.
 
-use crate::ring::{Entry, PopError};
-use crate::runtime::{Cmd, Shared, WAKE_TOKEN};
+use crate::ring::{Entry, Followed, PopError};
+use crate::runtime::{Shared, WAKE_TOKEN};
 use crate::socket::{Readiness, Sock, split_token};
 use crate::timers::TimerKind;
-use mio::{Events, Poll, Token};
-use std::cell::Cell;
-use std::os::fd::AsRawFd;
+use mio::event::Event;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-const EVENTS_PER_POLL: usize = 1024;
-const EVENTS_INLINE: usize = 64;
-/// The poll thread stays out of epoll while inline polling happened this recently. It looks
-/// again this often (and for every timer): rarely enough that its wake-ups do not disturb a
-/// waiter's round trips, so after the last waiter leaves it takes over within 2 × HANDBACK.
-const HANDBACK: Duration = Duration::from_millis(5);
-
-thread_local! {
-    /// This thread is polling inline: its own posts need no wake-up.
-    static INLINE: Cell<bool> = const { Cell::new(false) };
-}
-
-pub(crate) fn is_inline_thread() -> bool {
-    INLINE.get()
-}
-
-pub(crate) fn run(sh: Arc<Shared>, mut poll: Poll) {
-    let mut events = Events::with_capacity(EVENTS_PER_POLL);
+/// The poll thread: fires deadlines, leads while wanted, sleeps otherwise.
+pub(crate) fn run(sh: Arc<Shared>) {
     while !sh.is_stopping() {
-        if let Some(aside) = sh.step_aside_for(HANDBACK) {
-            sh.park_poller(aside);
-            housekeeping(&sh);
-            continue;
+        fire_timers(&sh);
+        let rouse = sh
+            .poller
+            .sleep(|| sh.is_stopping(), || sh.timers.next_deadline());
+        if matches!(rouse, crate::poller::Rouse::Lead) {
+            lead_in_background(&sh);
         }
-        sh.poller_in_epoll.store(true, Ordering::SeqCst);
-        let polled = poll.poll(&mut events, sh.timers.due_in(Instant::now()));
-        sh.poller_in_epoll.store(false, Ordering::SeqCst);
-        if let Err(e) = polled {
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            break; // epoll_wait fails only on a broken epoll descriptor
-        }
-        for event in events.iter() {
-            let closing = event.is_read_closed() || event.is_error();
-            let ready = Readiness {
-                readable: event.is_readable() || closing,
-                writable: event.is_writable() || event.is_write_closed() || event.is_error(),
-                closing,
-            };
-            dispatch(&sh, event.token(), ready);
-        }
-        housekeeping(&sh);
     }
-    // Inline pollers may still hold the epoll descriptor: it closes with the last `Shared`.
-    sh.retire(poll);
+}
+
+/// The poll thread in the seat: polls until a waiter comes to lead or nothing needs driving.
+fn lead_in_background(sh: &Shared) {
+    let Some(mut lead) = sh.poller.try_lead(false, &sh.ring) else {
+        return; // someone took the seat first
+    };
+    loop {
+        let timeout = sh.timers.due_in(Instant::now());
+        let stop = || sh.is_stopping() || !sh.poller.poll_thread_wanted();
+        match lead.poll(timeout, stop) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return, // an error means a broken epoll descriptor
+        }
+        for event in lead.events() {
+            dispatch(sh, event);
+        }
+        fire_timers(sh);
+    }
+}
+
+/// Waits in `sock_wait_msg` for a message until `deadline`: leads when the seat is free,
+/// follows (waits on the ring) when another waiter leads.
+pub(crate) fn wait(sh: &Shared, deadline: Option<Instant>) -> Result<Option<Entry>, PopError> {
+    sh.poller.waiter_arrives();
+    let outcome = loop {
+        let seen = sh.ring.vacancies();
+        if let Some(lead) = sh.poller.try_lead(true, &sh.ring) {
+            break lead_until_message(sh, lead, deadline);
+        }
+        // The poll thread leaves the seat on seeing us (`waiter_arrives`) and counts a
+        // vacancy; a waiter leaves it when it has a message.
+        match sh.ring.follow(seen, deadline) {
+            Ok(Followed::Message(entry)) => break Ok(Some(entry)),
+            Ok(Followed::Vacant) => continue,
+            Ok(Followed::TimedOut) => break Ok(None),
+            Err(e) => break Err(e),
+        }
+    };
+    sh.poller.waiter_leaves();
+    outcome
+}
+
+/// `sock_wait_msg` with no time to wait: one look at the sockets, then at the ring.
+pub(crate) fn poll_now(sh: &Shared) -> Result<Option<Entry>, PopError> {
+    catch_up(sh);
+    sh.ring.pop(Some(Duration::ZERO))
+}
+
+/// Dispatches what is ready now, if nobody leads (a leader does it anyway): for calls whose
+/// answer depends on events nobody has dispatched yet.
+pub(crate) fn catch_up(sh: &Shared) {
+    if let Some(mut lead) = sh.poller.try_lead(true, &sh.ring)
+        && let Ok(true) = lead.poll(Some(Duration::ZERO), || false)
+    {
+        for event in lead.events() {
+            dispatch(sh, event);
+        }
+    }
+}
+
+fn lead_until_message(
+    sh: &Shared,
+    mut lead: crate::poller::Lead<'_>,
+    deadline: Option<Instant>,
+) -> Result<Option<Entry>, PopError> {
+    loop {
+        // `poll` sets `in_poll` before this look: a message posted after it wakes the poll.
+        let mut taken = None;
+        let look = |taken: &mut Option<Result<Option<Entry>, PopError>>| {
+            match sh.ring.pop(Some(Duration::ZERO)) {
+                Ok(None) if !sh.is_stopping() => {}
+                Ok(None) => *taken = Some(Err(PopError::Closed)),
+                other => *taken = Some(other),
+            }
+            taken.is_some()
+        };
+        let timeout = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return sh.ring.pop(Some(Duration::ZERO));
+                }
+                // Round up: epoll counts whole milliseconds and must not return early forever.
+                Some(Duration::from_millis(left.as_micros().div_ceil(1000) as u64))
+            }
+            None => None,
+        };
+        match lead.poll(timeout, || look(&mut taken)) {
+            Ok(true) => {}
+            Ok(false) => return taken.unwrap_or(Ok(None)),
+            Err(_) => return Err(PopError::Closed),
+        }
+        for event in lead.events() {
+            dispatch(sh, event);
+        }
+    }
 }
 
 /// Hands one readiness event to its socket; stale and wake-up tokens are ignored.
-fn dispatch(sh: &Shared, token: Token, ready: Readiness) {
+fn dispatch(sh: &Shared, event: &Event) {
+    let token = event.token();
     if token == WAKE_TOKEN {
         return;
     }
+    let closing = event.is_read_closed() || event.is_error();
+    let ready = Readiness {
+        readable: event.is_readable() || closing,
+        writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+        closing,
+    };
     let (id, generation) = split_token(token);
     if let Some(sock) = sh.lookup_current(id, generation) {
         guarded(sh, &sock, || sock.on_ready(sh, ready));
     }
 }
 
-/// Runs queued commands and due timers.
-fn housekeeping(sh: &Shared) {
-    for cmd in sh.take_cmds() {
-        match cmd {
-            Cmd::Start(sock, addrs) => guarded(sh, &sock, || sock.start(sh, addrs)),
-        }
-    }
+/// Runs the deadlines that are due.
+fn fire_timers(sh: &Shared) {
     for timer in sh.timers.expired() {
         if timer.kind == TimerKind::App {
             sh.app_timers.fire(sh, timer.id, timer.generation);
@@ -95,90 +153,9 @@ fn housekeeping(sh: &Shared) {
     }
 }
 
-/// A waiter with nothing to take polls inline until a message comes, `deadline` passes, or
-/// the instance stops. Only one thread polls inline at a time; `None` means another does
-/// (wait on the ring instead).
-pub(crate) fn wait_inline(
-    sh: &Shared,
-    deadline: Option<Instant>,
-) -> Option<Result<Option<Entry>, PopError>> {
-    if sh
-        .inline
-        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-        .is_err()
-    {
-        return None;
-    }
-    INLINE.set(true);
-    sh.inline_sessions.fetch_add(1, Ordering::SeqCst);
-    if sh.poller_in_epoll.load(Ordering::SeqCst) {
-        sh.wake(); // send the poll thread out of epoll so that events come to us
-    }
-    let epfd = sh.epoll_fd();
-    let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENTS_INLINE];
-    let mut woken = false;
-    let outcome = loop {
-        // The flag is set before this check and posters check it after pushing, so a
-        // message pushed by another thread either is seen here or wakes the epoll below.
-        match sh.ring.pop(Some(Duration::ZERO)) {
-            Ok(Some(entry)) => break Ok(Some(entry)),
-            Err(e) => break Err(e),
-            Ok(None) => {}
-        }
-        if sh.is_stopping() {
-            break Err(PopError::Closed);
-        }
-        let now = Instant::now();
-        let left = deadline.map(|d| d.saturating_duration_since(now));
-        if left == Some(Duration::ZERO) {
-            break Ok(None);
-        }
-        let wait = match (left, sh.timers.due_in(now)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        // Round up: epoll counts whole milliseconds and must not return early forever.
-        let ms = wait.map_or(-1, |d| {
-            d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-        });
-        // SAFETY: `events` is a writable array of EVENTS_INLINE epoll_event; `epfd` stays
-        // open while `sh` lives (see `Shared::retire`).
-        let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), EVENTS_INLINE as i32, ms) };
-        for ev in &events[..n.max(0) as usize] {
-            let (bits, token) = (ev.events as i32, Token(ev.u64 as usize));
-            woken |= token == WAKE_TOKEN;
-            let err_or_hup = bits & (libc::EPOLLERR | libc::EPOLLHUP) != 0;
-            let ready = Readiness {
-                readable: bits & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) != 0
-                    || err_or_hup,
-                writable: bits & libc::EPOLLOUT != 0 || err_or_hup,
-                closing: bits & libc::EPOLLRDHUP != 0 || err_or_hup,
-            };
-            dispatch(sh, token, ready);
-        }
-        housekeeping(sh);
-    };
-    INLINE.set(false);
-    sh.inline_done();
-    // A wake-up we took may have been meant for the poll thread, to shorten its epoll timeout
-    // for a new timer. Pass it on only if that thread is in epoll: a parked poll thread reads
-    // the timers when it wakes, and commands already ran in our `housekeeping`. Passing it on
-    // unconditionally made one wake-up circle between waiters forever, an eventfd write and
-    // an extra epoll round per message.
-    if woken && sh.poller_in_epoll.load(Ordering::SeqCst) {
-        sh.wake();
-    }
-    Some(outcome)
-}
-
 /// A fault while handling one socket fails that socket, not the thread.
-fn guarded(sh: &Shared, sock: &Sock, f: impl FnOnce()) {
+pub(crate) fn guarded(sh: &Shared, sock: &Sock, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
         let _ = catch_unwind(AssertUnwindSafe(|| sock.fault(sh)));
     }
-}
-
-/// The epoll descriptor behind a mio `Poll` (mio keeps one epoll instance per `Poll`).
-pub(crate) fn epoll_fd_of(poll: &Poll) -> std::os::fd::RawFd {
-    poll.as_raw_fd()
 }

@@ -2,7 +2,7 @@
 //! (getaddrinfo, which honours /etc/hosts) and hand the answer to the poll thread.
 
 use crate::codes::SOCK_ERR_EDNS;
-use crate::runtime::{Cmd, Shared};
+use crate::runtime::Shared;
 use crate::socket::Sock;
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -94,7 +94,7 @@ fn worker(shared: Weak<Shared>) {
         };
         let answer = lookup(&job.host, job.port);
         if let Some(sh) = shared.upgrade() {
-            sh.submit(Cmd::Start(job.sock, answer));
+            crate::poll_loop::guarded(&sh, &job.sock, || job.sock.start(&sh, answer));
         }
     }
 }

@@ -49,6 +49,18 @@ struct State {
     fd_readable: bool,
     /// The largest length seen, for tests of the bound.
     high_water: usize,
+    /// How many times the poller's seat was left (see `poller.rs`): a follower that saw one
+    /// count before trying the seat and another after must try again.
+    vacancies: u64,
+}
+
+/// What a follower's wait ended with.
+#[derive(Debug)]
+pub(crate) enum Followed {
+    Message(Entry),
+    /// The seat was left: try to lead.
+    Vacant,
+    TimedOut,
 }
 
 #[derive(Default)]
@@ -88,9 +100,50 @@ impl Ring {
 
     /// Takes the oldest message, waiting up to `timeout` (`None` waits forever).
     pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<Entry>, PopError> {
+        // A poll reads no clock: it stays cheap.
+        let deadline = match timeout {
+            Some(t) if t.is_zero() => Some(None),
+            Some(t) => Some(Some(Instant::now() + t)),
+            None => None,
+        };
+        match self.wait(None, deadline)? {
+            Followed::Message(entry) => Ok(Some(entry)),
+            Followed::Vacant | Followed::TimedOut => Ok(None),
+        }
+    }
+
+    /// The number of vacancies so far; read before trying the seat.
+    pub(crate) fn vacancies(&self) -> u64 {
+        self.lock().vacancies
+    }
+
+    /// The seat was left: wakes every follower to try it.
+    pub(crate) fn vacate(&self) {
         let mut st = self.lock();
-        // The clock is read only once we know we must wait: polling stays cheap.
-        let mut deadline = None;
+        st.vacancies += 1;
+        if st.waiters > 0 {
+            self.ready.notify_all();
+        }
+    }
+
+    /// A follower's wait: the oldest message, or the seat left since `seen` vacancies, or
+    /// `deadline` passed (None: no deadline).
+    pub(crate) fn follow(
+        &self,
+        seen: u64,
+        deadline: Option<Instant>,
+    ) -> Result<Followed, PopError> {
+        self.wait(Some(seen), deadline.map(Some))
+    }
+
+    /// Waits for a message, or a vacancy after `seen` (if given), until `deadline`: None
+    /// waits forever, `Some(None)` does not wait.
+    fn wait(
+        &self,
+        seen: Option<u64>,
+        deadline: Option<Option<Instant>>,
+    ) -> Result<Followed, PopError> {
+        let mut st = self.lock();
         loop {
             if st.closed {
                 return Err(PopError::Closed);
@@ -101,12 +154,14 @@ impl Ring {
                 if !st.queue.is_empty() && st.waiters > 0 {
                     self.ready.notify_one();
                 }
-                return Ok(Some(entry));
+                return Ok(Followed::Message(entry));
             }
-            if timeout == Some(Duration::ZERO) {
-                return Ok(None);
+            if seen.is_some_and(|n| n != st.vacancies) {
+                return Ok(Followed::Vacant);
             }
-            let deadline = *deadline.get_or_insert_with(|| timeout.map(|t| Instant::now() + t));
+            if deadline == Some(None) {
+                return Ok(Followed::TimedOut);
+            }
             st.waiters += 1;
             let timed_out = match deadline {
                 None => {
@@ -114,6 +169,7 @@ impl Ring {
                     false
                 }
                 Some(d) => {
+                    let d = d.unwrap_or_else(Instant::now);
                     let left = d.saturating_duration_since(Instant::now());
                     let (guard, result) = self
                         .ready
@@ -125,7 +181,7 @@ impl Ring {
             };
             st.waiters -= 1;
             if timed_out && st.queue.is_empty() && !st.closed {
-                return Ok(None);
+                return Ok(Followed::TimedOut);
             }
         }
     }
@@ -177,11 +233,6 @@ impl Ring {
         st.fd_readable = false;
         sync_fd(&mut st);
         Ok(raw)
-    }
-
-    /// Threads blocked in `pop`.
-    pub(crate) fn has_waiters(&self) -> bool {
-        self.lock().waiters > 0
     }
 
     pub(crate) fn len(&self) -> usize {

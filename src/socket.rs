@@ -129,6 +129,9 @@ struct State {
     io: Io,
     /// WRITABLE is registered with epoll for `io` (see `sync_interest`).
     write_interest: bool,
+    /// Counted among the sockets the poll thread must drive while nobody waits
+    /// (`count_driven`).
+    driven: bool,
     tls: Option<Box<TlsConn>>,
     /// Addresses not tried yet.
     addrs: VecDeque<SocketAddr>,
@@ -250,6 +253,7 @@ impl Sock {
                 phase: Phase::Resolving,
                 io: Io::None,
                 write_interest: false,
+                driven: false,
                 tls: None,
                 addrs: VecDeque::new(),
                 attempts: Vec::new(),
@@ -300,12 +304,13 @@ impl Sock {
         };
         let result = f(&mut st, &cx);
         st.sync_interest(&cx);
+        st.count_driven(sh, self.kind);
         drop(st); // a woken waiter's next step may need this socket's lock
         if cx.wake_waiter.get() {
             sh.ring.wake_one();
         }
         if cx.posted.get() {
-            sh.notify_inline();
+            sh.poller.notify_leader();
         }
         result
     }
@@ -515,9 +520,20 @@ impl Sock {
     }
 
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
-    pub(crate) fn destroy(&self) {
+    /// Still connecting: an event that would open it may be waiting to be dispatched.
+    pub(crate) fn connecting(&self) -> bool {
+        matches!(
+            self.state.lock().phase,
+            Phase::Resolving | Phase::Connecting
+        )
+    }
+
+    pub(crate) fn destroy(&self, sh: &Shared) {
         let mut st = self.state.lock();
         st.destroyed = true;
+        if std::mem::take(&mut st.driven) {
+            sh.poller.driven_changed(false);
+        }
         st.io = Io::None;
         st.attempts.clear();
         st.tls = None;
@@ -627,6 +643,27 @@ impl State {
     /// written. Epoll is edge-triggered: with WRITABLE always on, every ACK that frees send
     /// space would wake a poller for nothing. Turning it on again raises an event at once if
     /// the socket is writable.
+    /// Whether this socket must be driven even while no thread waits for messages, because
+    /// the peer would notice otherwise: output the kernel has not taken yet, a TLS handshake,
+    /// a connect with other addresses to try. A plain connect or a read can wait for the next
+    /// waiter (the kernel completes the handshake and buffers input meanwhile), and the poll
+    /// thread need not step in between (see `poller.rs`).
+    fn count_driven(&mut self, sh: &Shared, kind: Kind) {
+        let driven = match self.phase {
+            Phase::Open | Phase::Closing => {
+                !self.sendq.is_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+            }
+            Phase::Connecting => {
+                kind == Kind::Tls || !self.addrs.is_empty() || self.attempts.len() > 1
+            }
+            Phase::Resolving | Phase::Closed => false,
+        };
+        if driven != self.driven {
+            self.driven = driven;
+            sh.poller.driven_changed(driven);
+        }
+    }
+
     fn sync_interest(&mut self, cx: &Cx<'_>) {
         if !self.io.is_some() {
             return;

@@ -64,6 +64,8 @@ fn connect_to_a_full_backlog_times_out() {
     let id = conn_opts(SOCK_TYPE_TCP, addr.port(), "127.0.0.1", |o| {
         o.connect_timeout_ms = 300
     });
+    assert_eq!(send(id, b"early"), 0, "a send while connecting is refused");
+    assert_eq!(sock_error(id), SOCK_ERR_ENOTCONN);
     expect(MSG_SOCK_CONN_CNF, id, SOCK_ERR_ETIMEOUT);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(sock_error(id), SOCK_ERR_ETIMEOUT);

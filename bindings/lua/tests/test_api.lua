@@ -100,6 +100,10 @@ eq(sc.sock_setopt(id, sc.SOL_SOCKET, 99, 1), -1, "unknown option")
 eq(sc.sock_setopt(id, sc.IPPROTO_TCP, sc.TCP_KEEPCNT, "3"), -1, "optval not a number")
 m = waitFor(id, rtos.MSG_SOCK_CONN_CNF)
 check(m and m.result == 0, "CONN_CNF ok")
+if early == 1 then
+    m = waitFor(id, rtos.MSG_SOCK_SEND_CNF)
+    check(m and m.result == 0 and m.send_len == 5, "the early send's SEND_CNF", m and m.result)
+end
 r, err = sc.sock_send(id, "")
 check(r == 0 and err == sc.ERR_EARG, "empty send refused with EARG", r, err)
 m = waitFor(id, rtos.MSG_SOCK_SEND_CNF)
