@@ -5,7 +5,8 @@
 //! socket's own lock, so it does not matter which thread leads. The poll thread keeps the
 //! deadlines, and leads only while the sockets must be driven with nobody waiting.
 
-use crate::ring::{Entry, Followed, PopError};
+use crate::poller::{Rouse, Seat};
+use crate::ring::{Entry, PopError};
 use crate::runtime::{Shared, WAKE_TOKEN};
 use crate::socket::{Readiness, Sock, split_token};
 use crate::timers::TimerKind;
@@ -16,56 +17,27 @@ use std::time::{Duration, Instant};
 
 /// The poll thread: fires deadlines, leads while wanted, sleeps otherwise.
 pub(crate) fn run(sh: Arc<Shared>) {
-    while !sh.is_stopping() {
+    let stopping = || sh.is_stopping();
+    while !stopping() {
         fire_timers(&sh);
-        let rouse = sh
-            .poller
-            .sleep(|| sh.is_stopping(), || sh.timers.next_deadline());
-        if matches!(rouse, crate::poller::Rouse::Lead) {
-            lead_in_background(&sh);
+        if let Rouse::Lead = sh.poller.sleep(&stopping, &|| sh.timers.next_deadline()) {
+            sh.poller.lead_in_background(
+                &sh.ring,
+                &stopping,
+                &|| sh.timers.due_in(Instant::now()),
+                &mut |seat| dispatch_all(&sh, seat),
+                &|| fire_timers(&sh),
+            );
         }
     }
 }
 
-/// The poll thread in the seat: polls until a waiter comes to lead or nothing needs driving.
-fn lead_in_background(sh: &Shared) {
-    let Some(mut lead) = sh.poller.try_lead(false, &sh.ring) else {
-        return; // someone took the seat first
-    };
-    loop {
-        let timeout = sh.timers.due_in(Instant::now());
-        let stop = || sh.is_stopping() || !sh.poller.poll_thread_wanted();
-        match lead.poll(timeout, stop) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return, // an error means a broken epoll descriptor
-        }
-        for event in lead.events() {
-            dispatch(sh, event);
-        }
-        fire_timers(sh);
-    }
-}
-
-/// Waits in `sock_wait_msg` for a message until `deadline`: leads when the seat is free,
-/// follows (waits on the ring) when another waiter leads.
+/// `sock_wait_msg` with time to wait and nothing to take (see `Poller::wait`).
 pub(crate) fn wait(sh: &Shared, deadline: Option<Instant>) -> Result<Option<Entry>, PopError> {
-    sh.poller.waiter_arrives();
-    let outcome = loop {
-        let seen = sh.ring.vacancies();
-        if let Some(lead) = sh.poller.try_lead(true, &sh.ring) {
-            break lead_until_message(sh, lead, deadline);
-        }
-        // The poll thread leaves the seat on seeing us (`waiter_arrives`) and counts a
-        // vacancy; a waiter leaves it when it has a message.
-        match sh.ring.follow(seen, deadline) {
-            Ok(Followed::Message(entry)) => break Ok(Some(entry)),
-            Ok(Followed::Vacant) => continue,
-            Ok(Followed::TimedOut) => break Ok(None),
-            Err(e) => break Err(e),
-        }
-    };
-    sh.poller.waiter_leaves();
-    outcome
+    sh.poller
+        .wait(&sh.ring, deadline, &|| sh.is_stopping(), &mut |seat| {
+            dispatch_all(sh, seat)
+        })
 }
 
 /// `sock_wait_msg` with no time to wait: one look at the sockets, then at the ring.
@@ -74,53 +46,16 @@ pub(crate) fn poll_now(sh: &Shared) -> Result<Option<Entry>, PopError> {
     sh.ring.pop(Some(Duration::ZERO))
 }
 
-/// Dispatches what is ready now, if nobody leads (a leader does it anyway): for calls whose
-/// answer depends on events nobody has dispatched yet.
+/// Dispatches what is ready now if nobody leads: for calls whose answer depends on events
+/// that nobody may have dispatched yet (no thread waits).
 pub(crate) fn catch_up(sh: &Shared) {
-    if let Some(mut lead) = sh.poller.try_lead(true, &sh.ring)
-        && let Ok(true) = lead.poll(Some(Duration::ZERO), || false)
-    {
-        for event in lead.events() {
-            dispatch(sh, event);
-        }
-    }
+    sh.poller
+        .catch_up(&sh.ring, &mut |seat| dispatch_all(sh, seat));
 }
 
-fn lead_until_message(
-    sh: &Shared,
-    mut lead: crate::poller::Lead<'_>,
-    deadline: Option<Instant>,
-) -> Result<Option<Entry>, PopError> {
-    loop {
-        // `poll` sets `in_poll` before this look: a message posted after it wakes the poll.
-        let mut taken = None;
-        let look = |taken: &mut Option<Result<Option<Entry>, PopError>>| {
-            match sh.ring.pop(Some(Duration::ZERO)) {
-                Ok(None) if !sh.is_stopping() => {}
-                Ok(None) => *taken = Some(Err(PopError::Closed)),
-                other => *taken = Some(other),
-            }
-            taken.is_some()
-        };
-        let timeout = match deadline {
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return sh.ring.pop(Some(Duration::ZERO));
-                }
-                // Round up: epoll counts whole milliseconds and must not return early forever.
-                Some(Duration::from_millis(left.as_micros().div_ceil(1000) as u64))
-            }
-            None => None,
-        };
-        match lead.poll(timeout, || look(&mut taken)) {
-            Ok(true) => {}
-            Ok(false) => return taken.unwrap_or(Ok(None)),
-            Err(_) => return Err(PopError::Closed),
-        }
-        for event in lead.events() {
-            dispatch(sh, event);
-        }
+fn dispatch_all(sh: &Shared, seat: &Seat) {
+    for event in seat.events.iter() {
+        dispatch(sh, event);
     }
 }
 

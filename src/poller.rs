@@ -7,23 +7,34 @@
 //! single-threaded event loop); further waiters follow, sleeping on the ring until a message
 //! comes or the seat falls vacant. The poll thread leads only when no waiter does and someone
 //! needs the sockets driven in the background: a host loop watches `sock_msg_fd`, or a socket
-//! has output the kernel has not taken yet. It always keeps the deadlines (`timers.rs`),
-//! sleeping in its bed until the earliest.
+//! must make progress the peer would notice (`Sock::count_driven`). It always keeps the
+//! deadlines (`timers.rs`), sleeping in its bed until the earliest.
 //!
 //! The rules that keep wake-ups from being lost, each a pair of SeqCst operations in opposite
 //! order on two threads, so at least one of them sees the other:
 //! - a leader sets `in_poll` and then looks at the ring / at `waiting`; a poster pushes and
-//!   then reads `in_poll` (`notify_leader`); a waiter raises `waiting` and then reads `in_poll`.
+//!   then reads `in_poll` (`notify_leader`); a waiter raises `waiting` and then reads `in_poll`
+//!   (`wait`).
 //! - the poll thread reads what it is wanted for under the bed lock, and everyone who changes
 //!   that takes the bed lock to notify (`nudge`).
 //! - a follower reads the ring's vacancy count before trying the seat; a leaving leader counts
 //!   a vacancy after releasing it (`Ring::vacate`).
+//!
+//! The protocol is generic over what is polled and how it is woken, so that the `model` tests
+//! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
 
-use crate::ring::Ring;
-use mio::{Events, Poll, Waker};
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use crate::ring::{Entry, Followed, PopError, Ring};
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+#[cfg(loom)]
+use loom::sync::{Condvar, Mutex, MutexGuard};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::TryLockError;
+use std::sync::atomic::Ordering::SeqCst;
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+#[cfg(not(loom))]
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const EVENTS_PER_POLL: usize = 1024;
@@ -32,24 +43,67 @@ const NOBODY: u8 = 0;
 const POLL_THREAD: u8 = 1;
 const WAITER: u8 = 2;
 
+#[cfg(not(loom))]
 thread_local! {
     /// This thread holds the seat: its own posts need no wake-up.
     static LEADING: Cell<bool> = const { Cell::new(false) };
 }
+#[cfg(loom)]
+loom::thread_local! {
+    static LEADING: Cell<bool> = Cell::new(false);
+}
 
-/// What the leader holds.
+/// What the seat holds: something to wait on for readiness.
+pub(crate) trait Source {
+    /// Waits for readiness at most `timeout` (None: until readiness or a wake-up).
+    fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()>;
+    /// Forgets what the last poll returned.
+    fn clear(&mut self);
+}
+
+/// Sends the leader out of `Source::poll`.
+pub(crate) trait Wake {
+    fn wake(&self);
+}
+
+/// mio's `Poll` and its events.
 pub(crate) struct Seat {
-    pub poll: Poll,
-    pub events: Events,
+    pub poll: mio::Poll,
+    pub events: mio::Events,
+}
+
+impl Seat {
+    pub(crate) fn new(poll: mio::Poll) -> Seat {
+        Seat {
+            poll,
+            events: mio::Events::with_capacity(EVENTS_PER_POLL),
+        }
+    }
+}
+
+impl Source for Seat {
+    fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        self.poll.poll(&mut self.events, timeout)
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+    }
+}
+
+impl Wake for mio::Waker {
+    fn wake(&self) {
+        let _ = mio::Waker::wake(self);
+    }
 }
 
 /// Who leads, and the poll thread's bed.
-pub(crate) struct Poller {
-    seat: Mutex<Seat>,
-    waker: Waker,
+pub(crate) struct Poller<S = Seat, W = mio::Waker> {
+    seat: Mutex<S>,
+    waker: W,
     /// Who holds the seat; written by its holder.
     leader: AtomicU8,
-    /// The leader is in `Poll::poll` or about to be (set before its last look around).
+    /// The leader is in `Source::poll` or about to be (set before its last look around).
     in_poll: AtomicBool,
     /// Threads blocked in `sock_wait_msg`: while there is one, a waiter leads.
     waiting: AtomicUsize,
@@ -57,14 +111,9 @@ pub(crate) struct Poller {
     host_loop: AtomicBool,
     /// Sockets that must be driven while nobody waits (see `Poller::driven_changed`).
     driven: AtomicUsize,
-    bed: Mutex<Bed>,
+    /// The poll thread sleeps here until this deadline (`Some(None)`: until nudged).
+    bed: Mutex<Option<Option<Instant>>>,
     bed_cv: Condvar,
-}
-
-#[derive(Default)]
-struct Bed {
-    /// The poll thread sleeps here until this deadline (None: until nudged).
-    asleep: Option<Option<Instant>>,
 }
 
 /// Why the poll thread woke.
@@ -75,44 +124,45 @@ pub(crate) enum Rouse {
     Look,
 }
 
-impl Poller {
-    pub(crate) fn new(poll: Poll, waker: Waker) -> Poller {
+/// Nothing panics while these locks are held, so a poisoned lock still holds sound state.
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S: Source, W: Wake> Poller<S, W> {
+    pub(crate) fn new(seat: S, waker: W) -> Poller<S, W> {
         Poller {
-            seat: Mutex::new(Seat {
-                poll,
-                events: Events::with_capacity(EVENTS_PER_POLL),
-            }),
+            seat: Mutex::new(seat),
             waker,
             leader: AtomicU8::new(NOBODY),
             in_poll: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
             host_loop: AtomicBool::new(false),
             driven: AtomicUsize::new(0),
-            bed: Mutex::new(Bed::default()),
+            bed: Mutex::new(None),
             bed_cv: Condvar::new(),
         }
     }
 
-    // ----- taking and leaving the seat -----
+    // ----- the seat -----
 
     /// The seat, if free; `waiter` says who takes it. Followers of `ring` learn when it is
     /// left.
-    pub(crate) fn try_lead<'a>(&'a self, waiter: bool, ring: &'a Ring) -> Option<Lead<'a>> {
-        let seat = self.seat.try_lock()?;
+    pub(crate) fn try_lead<'a>(&'a self, waiter: bool, ring: &'a Ring) -> Option<Lead<'a, S, W>> {
+        let seat = match self.seat.try_lock() {
+            Ok(seat) => seat,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
         self.leader
             .store(if waiter { WAITER } else { POLL_THREAD }, SeqCst);
-        LEADING.set(true);
+        LEADING.with(|l| l.set(true));
         Some(Lead {
             poller: self,
             ring,
             waiter,
             seat: Some(seat),
         })
-    }
-
-    /// The poll thread holds the seat (a waiter must ask it to leave).
-    pub(crate) fn poll_thread_leads(&self) -> bool {
-        self.leader.load(SeqCst) == POLL_THREAD
     }
 
     /// The poll thread is wanted in the seat: nobody waits to lead and the sockets must be
@@ -122,20 +172,73 @@ impl Poller {
             && (self.host_loop.load(SeqCst) || self.driven.load(SeqCst) > 0)
     }
 
-    // ----- waiters -----
+    // ----- the two roles -----
 
-    /// A thread starts blocking in `sock_wait_msg`: a poll thread in the seat steps aside.
-    pub(crate) fn waiter_arrives(&self) {
+    /// A thread in `sock_wait_msg` with nothing to take waits for a message until `deadline`:
+    /// it leads when the seat is free (`dispatch` handles what each poll returned), and
+    /// follows (waits on the ring) while another waiter leads. A poll thread in the seat
+    /// leaves it on seeing the waiter.
+    pub(crate) fn wait(
+        &self,
+        ring: &Ring,
+        deadline: Option<Instant>,
+        stopping: &dyn Fn() -> bool,
+        dispatch: &mut dyn FnMut(&S),
+    ) -> Result<Option<Entry>, PopError> {
         self.waiting.fetch_add(1, SeqCst);
         if self.leader.load(SeqCst) == POLL_THREAD && self.in_poll.load(SeqCst) {
             self.wake();
         }
-    }
-
-    /// That thread leaves; the last one hands the background back to the poll thread.
-    pub(crate) fn waiter_leaves(&self) {
+        let outcome = loop {
+            let seen = ring.vacancies();
+            if let Some(lead) = self.try_lead(true, ring) {
+                break lead.until_message(deadline, stopping, dispatch);
+            }
+            match ring.follow(seen, deadline) {
+                Ok(Followed::Message(entry)) => break Ok(Some(entry)),
+                Ok(Followed::Vacant) => continue,
+                Ok(Followed::TimedOut) => break Ok(None),
+                Err(e) => break Err(e),
+            }
+        };
+        // The last waiter hands the background back to the poll thread.
         if self.waiting.fetch_sub(1, SeqCst) == 1 && self.poll_thread_wanted() {
             self.nudge();
+        }
+        outcome
+    }
+
+    /// The poll thread in the seat, if it is free: polls until a waiter comes or nothing
+    /// needs driving; `timeout` is how long until the next deadline, `housekeeping` runs
+    /// after every poll.
+    pub(crate) fn lead_in_background(
+        &self,
+        ring: &Ring,
+        stopping: &dyn Fn() -> bool,
+        timeout: &dyn Fn() -> Option<Duration>,
+        dispatch: &mut dyn FnMut(&S),
+        housekeeping: &dyn Fn(),
+    ) {
+        let Some(mut lead) = self.try_lead(false, ring) else {
+            return; // someone took the seat first
+        };
+        loop {
+            let stop = || stopping() || !self.poll_thread_wanted();
+            match lead.poll(timeout(), stop) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return, // an error means a broken epoll descriptor
+            }
+            lead.dispatch(dispatch);
+            housekeeping();
+        }
+    }
+
+    /// Dispatches what is ready now, if nobody leads (a leader does it anyway).
+    pub(crate) fn catch_up(&self, ring: &Ring, dispatch: &mut dyn FnMut(&S)) {
+        if let Some(mut lead) = self.try_lead(true, ring)
+            && let Ok(true) = lead.poll(Some(Duration::ZERO), || false)
+        {
+            lead.dispatch(dispatch);
         }
     }
 
@@ -143,7 +246,10 @@ impl Poller {
 
     /// After a message was posted: a waiter blocked in the seat must come out to take it.
     pub(crate) fn notify_leader(&self) {
-        if !LEADING.get() && self.leader.load(SeqCst) == WAITER && self.in_poll.load(SeqCst) {
+        if !LEADING.with(|l| l.get())
+            && self.leader.load(SeqCst) == WAITER
+            && self.in_poll.load(SeqCst)
+        {
             self.wake();
         }
     }
@@ -171,19 +277,19 @@ impl Poller {
     /// earliest must look again.
     pub(crate) fn earlier_deadline(&self, at: Instant) {
         {
-            let bed = self.bed.lock();
-            if bed.asleep.is_some_and(|until| until.is_none_or(|u| at < u)) {
+            let bed = relock(&self.bed);
+            if bed.is_some_and(|until| until.is_none_or(|u| at < u)) {
                 self.bed_cv.notify_one();
             }
         }
-        if self.poll_thread_leads() && self.in_poll.load(SeqCst) {
+        if self.leader.load(SeqCst) == POLL_THREAD && self.in_poll.load(SeqCst) {
             self.wake(); // its poll timeout was the old earliest
         }
     }
 
-    /// Sends the leader out of `Poll::poll` (mio's eventfd waker).
+    /// Sends the leader out of its poll.
     pub(crate) fn wake(&self) {
-        let _ = self.waker.wake();
+        self.waker.wake();
     }
 
     // ----- the poll thread's bed -----
@@ -192,10 +298,10 @@ impl Poller {
     /// added meanwhile is not slept through), or until it is wanted in the seat or nudged.
     pub(crate) fn sleep(
         &self,
-        stopping: impl Fn() -> bool,
-        deadline: impl Fn() -> Option<Instant>,
+        stopping: &dyn Fn() -> bool,
+        deadline: &dyn Fn() -> Option<Instant>,
     ) -> Rouse {
-        let mut bed = self.bed.lock();
+        let mut bed = relock(&self.bed);
         if stopping() {
             return Rouse::Look;
         }
@@ -203,79 +309,317 @@ impl Poller {
             return Rouse::Lead;
         }
         let until = deadline();
-        if until.is_some_and(|at| at <= Instant::now()) {
+        let now = until.map(|_| Instant::now());
+        if let (Some(at), Some(now)) = (until, now)
+            && at <= now
+        {
             return Rouse::Look;
         }
-        bed.asleep = Some(until);
-        match until {
-            Some(at) => {
-                self.bed_cv.wait_until(&mut bed, at);
+        *bed = Some(until);
+        bed = match (until, now) {
+            (Some(at), Some(now)) => {
+                self.bed_cv
+                    .wait_timeout(bed, at - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
             }
-            None => self.bed_cv.wait(&mut bed),
-        }
-        bed.asleep = None;
+            _ => self.bed_cv.wait(bed).unwrap_or_else(|e| e.into_inner()),
+        };
+        *bed = None;
         Rouse::Look
     }
 
     /// Wakes the poll thread to look again.
     pub(crate) fn nudge(&self) {
-        let _bed = self.bed.lock();
+        let _bed = relock(&self.bed);
         self.bed_cv.notify_one();
     }
 }
 
 /// The seat, held. Dropping it leaves the seat.
-pub(crate) struct Lead<'a> {
-    poller: &'a Poller,
+pub(crate) struct Lead<'a, S: Source, W: Wake> {
+    poller: &'a Poller<S, W>,
     ring: &'a Ring,
     waiter: bool,
     /// Always `Some` until dropped.
-    seat: Option<MutexGuard<'a, Seat>>,
+    seat: Option<MutexGuard<'a, S>>,
 }
 
-impl Lead<'_> {
+impl<S: Source, W: Wake> Lead<'_, S, W> {
     /// Polls for readiness, at most `timeout` (None: until an event or a wake-up), unless
-    /// `stop` says, once `in_poll` is set, that there is a reason not to.
-    pub(crate) fn poll(
+    /// `stop` says, once `in_poll` is set, that there is a reason not to. Ok(false): stopped.
+    fn poll(
         &mut self,
         timeout: Option<Duration>,
         stop: impl FnOnce() -> bool,
     ) -> std::io::Result<bool> {
+        let Some(seat) = self.seat.as_deref_mut() else {
+            return Ok(false);
+        };
         self.poller.in_poll.store(true, SeqCst);
         if stop() {
             self.poller.in_poll.store(false, SeqCst);
             return Ok(false);
         }
-        let Some(seat) = self.seat.as_deref_mut() else {
-            return Ok(false);
-        };
-        let polled = seat.poll.poll(&mut seat.events, timeout);
+        let polled = seat.poll(timeout);
         self.poller.in_poll.store(false, SeqCst);
         match polled {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                seat.events.clear();
+                seat.clear();
                 Ok(true)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// What the last `poll` returned.
-    pub(crate) fn events(&self) -> impl Iterator<Item = &mio::event::Event> {
-        self.seat.iter().flat_map(|seat| seat.events.iter())
+    /// Hands what the last poll returned to `dispatch`.
+    fn dispatch(&self, dispatch: &mut dyn FnMut(&S)) {
+        if let Some(seat) = self.seat.as_deref() {
+            dispatch(seat);
+        }
+    }
+
+    /// A waiter in the seat: polls and dispatches until a message is in the ring, `deadline`
+    /// passes, or the instance stops.
+    fn until_message(
+        mut self,
+        deadline: Option<Instant>,
+        stopping: &dyn Fn() -> bool,
+        dispatch: &mut dyn FnMut(&S),
+    ) -> Result<Option<Entry>, PopError> {
+        let ring = self.ring;
+        loop {
+            // `poll` sets `in_poll` before this look: a message posted after it wakes the poll.
+            let mut taken = None;
+            let look = |taken: &mut Option<Result<Option<Entry>, PopError>>| {
+                match ring.pop(Some(Duration::ZERO)) {
+                    Ok(None) if !stopping() => {}
+                    Ok(None) => *taken = Some(Err(PopError::Closed)),
+                    other => *taken = Some(other),
+                }
+                taken.is_some()
+            };
+            let timeout = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return ring.pop(Some(Duration::ZERO));
+                    }
+                    // Round up: epoll counts whole milliseconds and must not return early
+                    // forever.
+                    Some(Duration::from_millis(left.as_micros().div_ceil(1000) as u64))
+                }
+                None => None,
+            };
+            match self.poll(timeout, || look(&mut taken)) {
+                Ok(true) => {}
+                Ok(false) => return taken.unwrap_or(Ok(None)),
+                Err(_) => return Err(PopError::Closed),
+            }
+            self.dispatch(dispatch);
+        }
     }
 }
 
-impl Drop for Lead<'_> {
+impl<S: Source, W: Wake> Drop for Lead<'_, S, W> {
     fn drop(&mut self) {
         self.poller.leader.store(NOBODY, SeqCst);
-        LEADING.set(false);
+        LEADING.with(|l| l.set(false));
         drop(self.seat.take());
         // Counted after the release: a follower that failed to take the seat sees it.
         self.ring.vacate();
         if self.waiter && self.poller.poll_thread_wanted() {
             self.poller.nudge();
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod model {
+    use super::*;
+    use crate::types::sock_msg;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// The network of the model: readiness waiting to be polled, and a pending wake-up.
+    #[derive(Default)]
+    struct Net {
+        ready: usize,
+        woken: bool,
+    }
+
+    type Wire = Arc<(Mutex<Net>, Condvar)>;
+
+    /// A `Source` that blocks until readiness is injected or it is woken.
+    struct Mock {
+        wire: Wire,
+        got: usize,
+    }
+
+    impl Source for Mock {
+        fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+            let (net, cv) = &*self.wire;
+            let mut n = net.lock().unwrap();
+            while n.ready == 0 && !n.woken && timeout != Some(Duration::ZERO) {
+                n = cv.wait(n).unwrap();
+            }
+            n.woken = false;
+            self.got = std::mem::take(&mut n.ready);
+            Ok(())
+        }
+
+        fn clear(&mut self) {
+            self.got = 0;
+        }
+    }
+
+    struct MockWaker(Wire);
+
+    impl Wake for MockWaker {
+        fn wake(&self) {
+            let (net, cv) = &*self.0;
+            net.lock().unwrap().woken = true;
+            cv.notify_all();
+        }
+    }
+
+    struct World {
+        poller: Poller<Mock, MockWaker>,
+        ring: Ring,
+        wire: Wire,
+        stop: AtomicBool,
+    }
+
+    fn world() -> Arc<World> {
+        let wire: Wire = Arc::new((Mutex::new(Net::default()), Condvar::new()));
+        Arc::new(World {
+            poller: Poller::new(
+                Mock {
+                    wire: wire.clone(),
+                    got: 0,
+                },
+                MockWaker(wire.clone()),
+            ),
+            ring: Ring::default(),
+            wire,
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    impl World {
+        /// A socket becomes readable: the next poll returns it.
+        fn inject(&self) {
+            let (net, cv) = &*self.wire;
+            net.lock().unwrap().ready += 1;
+            cv.notify_all();
+        }
+
+        /// What a dispatch does: one message per readiness.
+        fn post(&self, seat: &Mock) {
+            for _ in 0..seat.got {
+                self.ring.push(Entry {
+                    msg: sock_msg::default(),
+                    generation: 1,
+                });
+                self.poller.notify_leader();
+            }
+        }
+
+        /// `sock_wait_msg(&m, -1)`: the ring first, then the seat or the ring's condition.
+        fn wait(&self) -> Option<Entry> {
+            if let Ok(Some(e)) = self.ring.pop(Some(Duration::ZERO)) {
+                return Some(e);
+            }
+            let stopping = || self.stop.load(SeqCst);
+            self.poller
+                .wait(&self.ring, None, &stopping, &mut |seat| self.post(seat))
+                .ok()
+                .flatten()
+        }
+    }
+
+    /// Explores interleavings with at most three preemptions (loom's advice for real code).
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(f);
+    }
+
+    /// A waiter leads and gets an event that arrives while, or before, it polls.
+    #[test]
+    fn a_waiter_in_the_seat_gets_the_event() {
+        model(|| {
+            let w = world();
+            let w2 = w.clone();
+            let waiter = thread::spawn(move || w2.wait().is_some());
+            w.inject();
+            assert!(waiter.join().unwrap());
+        });
+    }
+
+    /// A message posted by another thread (a timer's) wakes a waiter blocked in the seat.
+    #[test]
+    fn a_post_from_elsewhere_wakes_the_leader() {
+        model(|| {
+            let w = world();
+            let w2 = w.clone();
+            let waiter = thread::spawn(move || w2.wait().is_some());
+            w.ring.push(Entry {
+                msg: sock_msg::default(),
+                generation: 1,
+            });
+            w.poller.notify_leader();
+            assert!(waiter.join().unwrap());
+        });
+    }
+
+    /// Two waiters, two events: one leads, the other follows and takes the seat when it is
+    /// left; each gets exactly one message and nobody sleeps through a vacancy.
+    #[test]
+    fn a_follower_takes_the_seat_when_it_is_left() {
+        model(|| {
+            let w = world();
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let w = w.clone();
+                    thread::spawn(move || w.wait().is_some())
+                })
+                .collect();
+            w.inject();
+            w.inject();
+            for waiter in waiters {
+                assert!(waiter.join().unwrap());
+            }
+            assert_eq!(w.ring.len(), 0);
+        });
+    }
+
+    /// The poll thread leads in the background (a host loop); a waiter that arrives gets
+    /// the event, whether the poll thread dispatched it or handed the seat over first.
+    #[test]
+    fn the_poll_thread_hands_the_seat_to_a_waiter() {
+        model(|| {
+            let w = world();
+            w.poller.host_loop.store(true, SeqCst);
+            let wp = w.clone();
+            let poll_thread = thread::spawn(move || {
+                let stopping = || wp.stop.load(SeqCst);
+                wp.poller.lead_in_background(
+                    &wp.ring,
+                    &stopping,
+                    &|| None,
+                    &mut |seat| wp.post(seat),
+                    &|| {},
+                );
+            });
+            let w2 = w.clone();
+            let waiter = thread::spawn(move || w2.wait().is_some());
+            w.inject();
+            assert!(waiter.join().unwrap());
+            w.stop.store(true, SeqCst);
+            w.poller.wake();
+            poll_thread.join().unwrap();
+        });
     }
 }

@@ -6,7 +6,7 @@ use crate::codes::*;
 use crate::compat::Replies;
 use crate::constants::SOCK_DEFAULT_MAX_SOCKETS;
 use crate::poll_loop;
-use crate::poller::Poller;
+use crate::poller::{Poller, Seat};
 use crate::resolver::Resolver;
 use crate::ring::Ring;
 use crate::socket::Sock;
@@ -96,7 +96,7 @@ fn start() -> std::io::Result<Runtime> {
         replies: Replies::default(),
         registry,
         resolver: Resolver::default(),
-        poller: Poller::new(poll, waker),
+        poller: Poller::new(Seat::new(poll), waker),
         stopping: AtomicBool::new(false),
     });
     let sh = shared.clone();
