@@ -127,7 +127,7 @@ if "$work/selfcheck" leak >"$work/selfcheck.log" 2>&1 ||
 fi
 if "$work/selfcheck" overflow >"$work/selfcheck.log" 2>&1 ||
     ! grep -q 'ERROR: AddressSanitizer: heap-buffer-overflow' "$work/selfcheck.log" ||
-    ! grep -q 'conn_config' "$work/selfcheck.log"; then
+    ! grep -q 'ffi/conn_opts' "$work/selfcheck.log"; then
     cat "$work/selfcheck.log"
     echo "AddressSanitizer did not catch an overflow inside the library" >&2
     exit 1
