@@ -790,11 +790,11 @@ void sock_shutdown(void);
  *
  * The callback runs on whichever thread logs, the poll thread included, possibly while the
  * library holds a socket's lock: it must return quickly and must not call socketcore. Such a
- * call is refused at once, doing nothing: it returns what it returns when the library fails
- * internally (0 from the functions that return 1 or 0, -1 from sock_conn, `SOCK_ERR_EPANIC`
- * from sock_error, `-SOCK_ERR_EPANIC` from those returning `-code`), and a warning line
- * follows. `line` is valid only during the call. Lines never hold payload bytes or key
- * material.
+ * call is refused at once, doing nothing: it returns what it returns after a caught fault
+ * (0 from sock_send, sock_close and sock_destroy, -1 from sock_conn and sock_setopt,
+ * `SOCK_ERR_EPANIC` from sock_error, "internal fault" from sock_strerror, `-SOCK_ERR_EPANIC`
+ * from those returning `-code`; the README's "Faults" table), and a warning line follows.
+ * `line` is valid only during the call. Lines never hold payload bytes or key material.
  *
  * # Safety
  * `callback` is NULL or a function of this signature that stays callable, with `user`, until

@@ -61,25 +61,12 @@ if [ -n "$missing" ]; then
     exit 1
 fi
 
-# A prefix laid out as scripts/install.sh makes it (same templates, same variables), holding
-# the sanitized libraries, so that c-tests/ finds it with find_package(socketcore).
-version=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") }
-                     pkg && /^version *=/ { print $2; exit }' Cargo.toml)
-major=${version%%.*}
+# The prefix c-tests/ finds with find_package(socketcore): scripts/install.sh lays it out, with
+# the sanitized libraries as they are.
+printf '%s\n' "$static_libs" >"$out/native-static-libs"
 rm -rf "$prefix"
+"$root/scripts/install.sh" --prebuilt "$out" "$prefix" >/dev/null
 lib=$prefix/lib
-install -d "$prefix/include" "$lib/cmake/socketcore" "$lib/pkgconfig"
-install -m 644 include/socketcore.h "$prefix/include/"
-install -m 755 "$out/libsocketcore.so" "$lib/libsocketcore.so.$version"
-ln -sf "libsocketcore.so.$version" "$lib/libsocketcore.so.$major"
-ln -sf "libsocketcore.so.$major" "$lib/libsocketcore.so"
-install -m 644 "$out/libsocketcore.a" "$lib/"
-esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
-for t in socketcoreConfig.cmake socketcoreConfigVersion.cmake; do
-    sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" \
-        -e "s|@SIZEOF_VOID_P@|$(($(getconf LONG_BIT) / 8))|g" -e "s|@PREFIX@|$(esc "$prefix")|g" \
-        -e "s|@STATIC_LIBS@|$(esc "$static_libs")|g" "cmake/$t.in" >"$lib/cmake/socketcore/$t"
-done
 
 # Every report is fatal: ASan and UBSan stop at the first error (UBSan also at compile time,
 # -fno-sanitize-recover), and leaks found at exit fail the program.
@@ -127,7 +114,7 @@ if "$work/selfcheck" leak >"$work/selfcheck.log" 2>&1 ||
 fi
 if "$work/selfcheck" overflow >"$work/selfcheck.log" 2>&1 ||
     ! grep -q 'ERROR: AddressSanitizer: heap-buffer-overflow' "$work/selfcheck.log" ||
-    ! grep -q 'conn_config' "$work/selfcheck.log"; then
+    ! grep -q 'ffi/conn_opts' "$work/selfcheck.log"; then
     cat "$work/selfcheck.log"
     echo "AddressSanitizer did not catch an overflow inside the library" >&2
     exit 1

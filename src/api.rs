@@ -5,7 +5,7 @@ use crate::codes::*;
 use crate::compat;
 use crate::conn_config::ConnConfig;
 use crate::constants::*;
-use crate::ffi::{guard, ip_literal, read_addr, value_or_neg};
+use crate::ffi::{guard, ip_literal, read_addr, read_cert, read_conn_opts, value_or_neg};
 use crate::options::Opt;
 use crate::resolver::Job;
 use crate::ring::{PopError, REPLY};
@@ -77,10 +77,10 @@ unsafe fn conn(
     // SAFETY: forwarded contracts.
     let host = unsafe { read_addr(addr) }?;
     // SAFETY: forwarded contract.
-    let cfg = unsafe { ConnConfig::from_c(opts) }?;
+    let cfg = ConnConfig::new(&unsafe { read_conn_opts(opts) }?)?;
     let tls = match kind {
         // SAFETY: forwarded contract.
-        Kind::Tls => Some(unsafe { crate::tls::setup(cert, &host, &cfg) }?),
+        Kind::Tls => Some(crate::tls::setup(unsafe { read_cert(cert) }, &host, &cfg)?),
         _ => None,
     };
     let sh = runtime::get()?;

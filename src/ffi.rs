@@ -1,4 +1,14 @@
-//! Plumbing for the C boundary: the panic guard and checked reading of C arguments.
+//! Plumbing for the C boundary: the panic guard, and the readers of the caller's strings and
+//! structs (`addr`, `sock_conn_opts` with its ALPN list, `sock_cert` with its PEM texts). They
+//! copy C input into owned, checked Rust values, so the code behind (`conn_config.rs`,
+//! `tls.rs`, `socket.rs`) reads no C pointer. The exported functions (`api.rs`,
+//! `diagnostics.rs`) touch only the caller's plain byte buffers and out-parameters themselves.
+
+mod cert;
+mod conn_opts;
+
+pub(crate) use cert::{CertInput, read_cert};
+pub(crate) use conn_opts::{ConnOpts, read_conn_opts};
 
 use crate::codes::SOCK_ERR_EARG;
 use crate::constants::SOCK_MAX_ADDR_LEN;
@@ -21,6 +31,20 @@ pub(crate) fn value_or_neg(r: Result<c_int, c_int>) -> c_int {
     r.unwrap_or_else(|code| -code)
 }
 
+/// The bytes of a NUL-terminated C string of at most `max` bytes; None when it is longer.
+///
+/// # Safety
+/// `p` is a NUL-terminated string (only `max + 1` bytes of it are looked at).
+unsafe fn read_bounded(p: *const c_char, max: usize) -> Option<Vec<u8>> {
+    // SAFETY: NUL-terminated by contract; strnlen bounds the scan.
+    let len = unsafe { libc::strnlen(p, max + 1) };
+    if len > max {
+        return None;
+    }
+    // SAFETY: the `len` bytes before the NUL were just measured as readable.
+    Some(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }.to_vec())
+}
+
 /// Reads a NUL-terminated C string of 1 to `max` bytes of UTF-8 text.
 ///
 /// # Safety
@@ -29,16 +53,12 @@ pub(crate) unsafe fn read_text(p: *const c_char, max: usize) -> Result<String, c
     if p.is_null() {
         return Err(SOCK_ERR_EARG);
     }
-    // SAFETY: by the contract above strnlen stays within readable memory.
-    let len = unsafe { libc::strnlen(p, max + 1) };
-    if len == 0 || len > max {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { read_bounded(p, max) }.ok_or(SOCK_ERR_EARG)?;
+    if bytes.is_empty() {
         return Err(SOCK_ERR_EARG);
     }
-    // SAFETY: the `len` bytes before the NUL were just measured as readable.
-    let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
-    std::str::from_utf8(bytes)
-        .map(str::to_owned)
-        .map_err(|_| SOCK_ERR_EARG)
+    String::from_utf8(bytes).map_err(|_| SOCK_ERR_EARG)
 }
 
 /// Reads the `addr` argument of `sock_conn`.

@@ -6,7 +6,7 @@
 use crate::codes::*;
 use crate::conn_config::ConnConfig;
 use crate::constants::*;
-use crate::types::sock_cert;
+use crate::ffi::CertInput;
 use parking_lot::Mutex;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
@@ -20,17 +20,13 @@ use rustls::{
 };
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::ffi::{CStr, c_char, c_int};
+use std::ffi::c_int;
 use std::io::{self, Write};
 use std::sync::{Arc, OnceLock};
 
-/// The longest PEM text accepted in one `sock_cert` field.
-const MAX_PEM: usize = 1 << 20;
 /// Client configurations kept for reuse; each carries its own bounded session cache
 /// (rustls's default, 256 sessions), so sessions are shared only between identical settings.
 const CONFIG_CACHE: usize = 16;
-/// The longest `hostName`.
-const MAX_HOST_NAME: usize = 253;
 
 /// What a TLS socket is made with, fixed at `sock_conn_ext`.
 pub(crate) struct TlsSetup {
@@ -61,49 +57,19 @@ pub(crate) fn clear_cache() {
     CONFIGS.lock().clear();
 }
 
-/// Reads one optional PEM field of `sock_cert`.
-///
-/// # Safety
-/// `p` is NULL or a NUL-terminated string.
-unsafe fn pem_field(p: *const c_char) -> Result<Option<Vec<u8>>, c_int> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: NUL-terminated by contract; strnlen bounds the scan.
-    let len = unsafe { libc::strnlen(p, MAX_PEM + 1) };
-    if len > MAX_PEM {
-        return Err(SOCK_ERR_SSL_EINVALID);
-    }
-    // SAFETY: a NUL lies within the measured length.
-    Ok(Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()))
-}
-
-/// Checks the certificate table and builds (or reuses) the client configuration.
-///
-/// # Safety
-/// `cert` is NULL or points at a `sock_cert` whose fields are NULL or NUL-terminated.
-pub(crate) unsafe fn setup(
-    cert: *const sock_cert,
-    addr: &str,
-    cfg: &ConnConfig,
-) -> Result<TlsSetup, c_int> {
-    // SAFETY: non-NULL by the check; readable by contract.
-    let table = (!cert.is_null()).then(|| unsafe { *cert });
-    let field = |f: fn(&sock_cert) -> *const c_char| match &table {
-        // SAFETY: forwarded contract.
-        Some(t) => unsafe { pem_field(f(t)) },
-        None => Ok(None),
-    };
-    let host_name = match table.map(|t| t.hostName).filter(|p| !p.is_null()) {
-        // SAFETY: forwarded contract; read_text bounds the scan.
-        Some(p) => unsafe { crate::ffi::read_text(p, MAX_HOST_NAME) }?,
+/// Checks the certificate table and builds (or reuses) the client configuration. The first
+/// bad field decides the code: `hostName` (`SOCK_ERR_EARG`), then the server name it gives,
+/// then the PEM texts in table order (`SOCK_ERR_SSL_EINVALID`).
+pub(crate) fn setup(input: CertInput, addr: &str, cfg: &ConnConfig) -> Result<TlsSetup, c_int> {
+    let host_name = match input.host_name? {
+        Some(name) => name,
         None => crate::ffi::ip_literal(addr).map_or_else(|| addr.to_owned(), |ip| ip.to_string()),
     };
     let server_name = ServerName::try_from(host_name).map_err(|_| SOCK_ERR_EARG)?;
     let key = ConfigKey {
-        ca: field(|t| t.caCert)?,
-        cert: field(|t| t.clientCert)?,
-        key: field(|t| t.clientKey)?,
+        ca: input.ca?,
+        cert: input.cert?,
+        key: input.key?,
         verify: cfg.tls_verify,
         alpn: cfg.alpn.clone(),
     };

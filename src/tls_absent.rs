@@ -5,7 +5,7 @@
 
 use crate::codes::SOCK_ERR_SSL_EINIT;
 use crate::conn_config::ConnConfig;
-use crate::types::sock_cert;
+use crate::ffi::CertInput;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::ffi::c_int;
@@ -30,15 +30,8 @@ pub(crate) enum Records {
     Eof,
 }
 
-/// Always `SOCK_ERR_SSL_EINIT`: this build has no TLS.
-///
-/// # Safety
-/// None needed: nothing is read. Kept `unsafe` to match `tls::setup`.
-pub(crate) unsafe fn setup(
-    _cert: *const sock_cert,
-    _addr: &str,
-    _cfg: &ConnConfig,
-) -> Result<TlsSetup, c_int> {
+/// Always `SOCK_ERR_SSL_EINIT`: this build has no TLS (a bad certificate field is not looked at).
+pub(crate) fn setup(_cert: CertInput, _addr: &str, _cfg: &ConnConfig) -> Result<TlsSetup, c_int> {
     Err(SOCK_ERR_SSL_EINIT)
 }
 

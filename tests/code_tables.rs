@@ -1,7 +1,8 @@
 //! The bindings' copies of the contract's numbers must say what the header says (the header
 //! itself is checked against the Rust sources by `header.rs`, and the README's error table by
 //! `readme.rs`): the Python package's enums and option constants by value, the Lua module's
-//! tables by name (it takes every value from the header's own macros).
+//! tables by name (it takes every value from the header's own macros); and every copy of the
+//! version is Cargo.toml's.
 
 use std::collections::BTreeMap;
 
@@ -157,4 +158,59 @@ fn lua_tables_cover_the_header() {
             expect(&name["SOCK_".len()..], &name);
         }
     }
+}
+
+/// Every copy of the version is Cargo.toml's. Those made from it at build or install time
+/// (`sock_version`, the header's macros via build.rs, the Python package via setup.py and
+/// `_version.py`, the Lua module's `VERSION` via `sock_version`, the pkg-config and CMake files
+/// via scripts/install.sh, checked against the header by CTest `cmake.version_requests`) must
+/// stay derived; the one kept by hand, the LuaRocks rockspec, must match.
+#[test]
+fn every_version_is_the_crates() {
+    let version = env!("CARGO_PKG_VERSION");
+    let numbers = header_numbers();
+    let parts: Vec<i64> = version.split('.').map(|p| p.parse().unwrap()).collect();
+    let macros = ["MAJOR", "MINOR", "PATCH"].map(|p| numbers[&format!("SOCKETCORE_VERSION_{p}")]);
+    assert_eq!(
+        macros.to_vec(),
+        parts,
+        "SOCKETCORE_VERSION_MAJOR/MINOR/PATCH"
+    );
+    let define = format!("#define SOCKETCORE_VERSION \"{version}\"");
+    assert!(
+        HEADER.lines().any(|l| l == define),
+        "{define} in the header"
+    );
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let rockspec = format!("{root}/bindings/lua/socketcore-{version}-1.rockspec");
+    let text = std::fs::read_to_string(&rockspec)
+        .unwrap_or_else(|e| panic!("{rockspec}: {e} (rename it to Cargo.toml's version)"));
+    let line = format!("version = \"{version}-1\"");
+    assert!(
+        text.lines().any(|l| l == line),
+        "{rockspec} must say {line}"
+    );
+    let rockspecs = std::fs::read_dir(format!("{root}/bindings/lua"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().ends_with(".rockspec")
+        })
+        .count();
+    assert_eq!(rockspecs, 1, "one rockspec, Cargo.toml's version");
+
+    let pyproject = include_str!("../bindings/python/pyproject.toml");
+    assert!(
+        pyproject.contains("dynamic = [\"version\"]"),
+        "pyproject.toml"
+    );
+    assert!(!pyproject.lines().any(|l| l.starts_with("version")));
+    let setup = include_str!("../bindings/python/setup.py");
+    assert!(setup.contains("version=cargo_version()"), "setup.py");
+    let install = include_str!("../scripts/install.sh");
+    assert!(
+        install.contains("' Cargo.toml)"),
+        "install.sh reads Cargo.toml"
+    );
 }
