@@ -302,6 +302,7 @@ static void h_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->got += (int)nread;
     if (c->got < MSG_LEN) return;
     if (memcmp(c->in, c->out, MSG_LEN) != 0) fail("echo %ld differs", c->i);
+    uv_read_stop(s); /* held open, nothing more to read (libuv would offer an empty buffer) */
     if (++h_echoed < f_n) return;
     for (long i = 0; i < f_n; i++) uv_close((uv_handle_t *)&h_conns[i].tcp, f_closed);
 }
