@@ -1,12 +1,13 @@
 /*
  * client_raw WORKLOAD key=value...: the physical limit. Plain blocking sockets, one call per
- * operation, no library: upload, download, pingpong, udp, scaling. fanout needs 10,000
- * connections in flight at once, which blocking calls cannot do, so it is hand-written
+ * operation, no library: upload, download, pingpong (and pingpong_1cpu, the same pinned by
+ * scripts/bench.sh), udp, scaling, lifecycle. fanout and fanout_held need thousands of
+ * connections in flight at once, which blocking calls cannot do, so they are hand-written
  * non-blocking epoll (still no library). tls_up, tls_down, tls_hs: a blocking OpenSSL (libssl)
  * client, the reference for socketcore's TLS.
  *
  * Keys: bulk= echo= udp= tls= (server ports), bytes= chunk= iters= warm= conns= idle=
- *       dgrams= window= hs= ca= timeout= (see scripts/bench.sh).
+ *       dgrams= window= cwin= n= hs= ca= timeout= (see scripts/bench.sh).
  */
 #include "common.h"
 
@@ -217,6 +218,82 @@ static void fanout(void)
            status_kb("VmHWM"), n);
 }
 
+/* Fan-out, all connections held open: at most cwin connects in flight, each connection sends
+ * 64 B and reads the echo; when all n have theirs, all are closed. */
+static void fanout_held(void)
+{
+    long n = (long)arg_ll("conns", 10000), cwin = (long)arg_ll("cwin", 1000);
+    long started = 0, connected = 0, echoed = 0;
+    struct sockaddr_in a = addr_of((int)arg_ll("echo", 0));
+    struct fconn *c = calloc((size_t)n, sizeof *c);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event evs[1024];
+    uint64_t t0 = now_ns();
+    while (echoed < n) {
+        for (; started < n && started - connected < cwin; started++) {
+            struct fconn *f = &c[started];
+            f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (f->fd < 0) fail("socket %ld: %s", started, strerror(errno));
+            if (connect(f->fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+                fail("connect %ld: %s", started, strerror(errno));
+            struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint64_t)started };
+            epoll_ctl(ep, EPOLL_CTL_ADD, f->fd, &ev);
+        }
+        int k = epoll_wait(ep, evs, 1024, -1);
+        for (int j = 0; j < k; j++) {
+            long i = (long)evs[j].data.u64;
+            struct fconn *f = &c[i];
+            if (!f->connected) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (err) fail("connect %ld: %s", i, strerror(err));
+                f->connected = 1;
+                connected++;
+                unsigned char out[MSG_LEN];
+                msg_make(out, (uint64_t)i);
+                if (write(f->fd, out, MSG_LEN) != MSG_LEN) fail("write %ld", i);
+                struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)i };
+                epoll_ctl(ep, EPOLL_CTL_MOD, f->fd, &ev);
+                continue;
+            }
+            ssize_t r = read(f->fd, f->in + f->got, (size_t)(MSG_LEN - f->got));
+            if (r < 0 && errno == EAGAIN) continue;
+            if (r <= 0) fail("read %ld: %s", i, r < 0 ? strerror(errno) : "EOF");
+            f->got += (int)r;
+            if (f->got == MSG_LEN) {
+                unsigned char out[MSG_LEN];
+                msg_make(out, (uint64_t)i);
+                if (memcmp(out, f->in, MSG_LEN) != 0) fail("echo %ld differs", i);
+                echoed++;
+            }
+        }
+    }
+    for (long i = 0; i < n; i++) close(c[i].fd);
+    uint64_t t1 = now_ns();
+    double s = (double)(t1 - t0) / 1e9;
+    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
+           status_kb("VmHWM"), n, cwin);
+}
+
+/* One blocking TCP lifecycle after another (connect, 64 B echo, close): the syscall floor
+ * beside socketcore's in scripts/count-syscalls.sh. */
+static void lifecycle(void)
+{
+    long n = (long)arg_ll("n", 100);
+    int port = (int)arg_ll("echo", 0);
+    unsigned char out[MSG_LEN], in[MSG_LEN];
+    for (long i = 0; i < n; i++) {
+        int fd = tcp_connect(port, 0);
+        msg_make(out, (uint64_t)i);
+        write_full(fd, out, MSG_LEN);
+        read_full(fd, in, MSG_LEN);
+        if (memcmp(in, out, MSG_LEN) != 0) fail("echo %ld differs", i);
+        close(fd);
+    }
+    result("lifecycles=%ld", n);
+}
+
 static void udp(void)
 {
     long n = (long)arg_ll("dgrams", 200000), window = (long)arg_ll("window", 32);
@@ -353,8 +430,10 @@ int main(int argc, char **argv)
     const char *w = argv[1];
     if (!strcmp(w, "upload")) upload();
     else if (!strcmp(w, "download")) download();
-    else if (!strcmp(w, "pingpong")) pingpong();
+    else if (!strcmp(w, "pingpong") || !strcmp(w, "pingpong_1cpu")) pingpong();
     else if (!strcmp(w, "fanout")) fanout();
+    else if (!strcmp(w, "fanout_held")) fanout_held();
+    else if (!strcmp(w, "lifecycle")) lifecycle();
     else if (!strcmp(w, "udp")) udp();
     else if (!strcmp(w, "scaling")) scaling();
     else if (!strcmp(w, "tls_up")) tls_bulk(1);

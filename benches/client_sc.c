@@ -257,6 +257,103 @@ static void fanout(void)
            status_kb("VmHWM"), n);
 }
 
+/* Fan-out, the second shape: every connection held open at once. At most cwin connects in
+ * flight; each connection sends 64 B and waits for the echo, and only when all n have their
+ * echo are they closed (and destroyed on CLOSE_CNF). */
+static void fanout_held(void)
+{
+    long n = (long)arg_ll("conns", 10000), cwin = (long)arg_ll("cwin", 1000);
+    long started = 0, connected = 0, echoed = 0, closed = 0;
+    int port = (int)arg_ll("echo", 0);
+    if (sock_set_max_sockets(n + 100 > 20000 ? (int)n + 100 : 20000) != 0) fail("sock_set_max_sockets");
+    unsigned char (*in)[MSG_LEN] = calloc((size_t)n, MSG_LEN);
+    int *got = calloc((size_t)n, sizeof *got);
+    uint64_t t0 = now_ns();
+    while (closed < n) {
+        for (; started < n && started - connected < cwin; started++) {
+            int id = sock_conn(SOCK_TYPE_TCP, port, "127.0.0.1", NULL);
+            if (id < 0 || id >= n) fail("sock_conn %ld gave %d", started, id);
+        }
+        sock_msg m = wait1();
+        int id = m.socket_index;
+        unsigned char out[MSG_LEN];
+        switch (m.id) {
+        case MSG_SOCK_CONN_CNF:
+            expect_ok(&m, "connect");
+            connected++;
+            msg_make(out, (uint64_t)id);
+            send_or_fail(id, out, MSG_LEN);
+            break;
+        case MSG_SOCK_SEND_CNF: expect_ok(&m, "send"); break;
+        case MSG_SOCK_RECV_IND: {
+            int r = sock_recv(id, rbuf, IO_BUF);
+            if (r < 0 || got[id] + r > MSG_LEN) fail("sock_recv %d on %d", r, id);
+            memcpy(in[id] + got[id], rbuf, (size_t)r);
+            got[id] += r;
+            if (got[id] < MSG_LEN) break;
+            msg_make(out, (uint64_t)id);
+            if (memcmp(out, in[id], MSG_LEN) != 0) fail("echo %d differs", id);
+            if (++echoed < n) break;
+            for (int c = 0; c < n; c++) /* all echoed: close them all */
+                if (!sock_close(c)) fail("sock_close %d: %s", c, sock_strerror(sock_error(c)));
+            break;
+        }
+        case MSG_SOCK_CLOSE_CNF:
+            expect_ok(&m, "close");
+            sock_destroy(id);
+            closed++;
+            break;
+        default: fail("socket %d: unexpected message %d (%s)", id, m.id, sock_strerror(m.result));
+        }
+    }
+    uint64_t t1 = now_ns();
+    double s = (double)(t1 - t0) / 1e9;
+    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
+           status_kb("VmHWM"), n, cwin);
+}
+
+/* One plain TCP lifecycle after another, for counting syscalls (scripts/count-syscalls.sh):
+ * connect, CONN_CNF, send 64 B, SEND_CNF and RECV_IND, recv, close, CLOSE_CNF, destroy. */
+static void lifecycle(void)
+{
+    long n = (long)arg_ll("n", 100);
+    int port = (int)arg_ll("echo", 0);
+    unsigned char out[MSG_LEN], in[MSG_LEN];
+    for (long i = 0; i < n; i++) {
+        int id = sock_conn(SOCK_TYPE_TCP, port, "127.0.0.1", NULL);
+        if (id < 0) fail("sock_conn: %d", id);
+        int got = 0, sent = 0, closing = 0;
+        for (;;) {
+            sock_msg m = wait1();
+            if (m.socket_index != id) fail("message %d for socket %d", m.id, m.socket_index);
+            if (m.id == MSG_SOCK_CONN_CNF) {
+                expect_ok(&m, "connect");
+                msg_make(out, (uint64_t)i);
+                send_or_fail(id, out, MSG_LEN);
+            } else if (m.id == MSG_SOCK_SEND_CNF) {
+                expect_ok(&m, "send");
+                sent = 1;
+            } else if (m.id == MSG_SOCK_RECV_IND) {
+                int r = sock_recv(id, in + got, (size_t)(MSG_LEN - got));
+                if (r <= 0) fail("sock_recv %d", r);
+                got += r;
+            } else if (m.id == MSG_SOCK_CLOSE_CNF) {
+                expect_ok(&m, "close");
+                break;
+            } else {
+                fail("unexpected message %d (%s)", m.id, sock_strerror(m.result));
+            }
+            if (!closing && sent && got == MSG_LEN) {
+                if (memcmp(in, out, MSG_LEN) != 0) fail("echo %ld differs", i);
+                if (!sock_close(id)) fail("sock_close: %s", sock_strerror(sock_error(id)));
+                closing = 1;
+            }
+        }
+        sock_destroy(id);
+    }
+    result("lifecycles=%ld", n);
+}
+
 /* ---- UDP ---- */
 
 static void udp(void)
@@ -329,8 +426,10 @@ int main(int argc, char **argv)
     const char *w = argv[1];
     if (!strcmp(w, "upload")) bulk(SOCK_TYPE_TCP, (int)arg_ll("bulk", 0), NULL, 1);
     else if (!strcmp(w, "download")) bulk(SOCK_TYPE_TCP, (int)arg_ll("bulk", 0), NULL, 0);
-    else if (!strcmp(w, "pingpong")) pingpong();
+    else if (!strcmp(w, "pingpong") || !strcmp(w, "pingpong_1cpu")) pingpong();
     else if (!strcmp(w, "fanout")) fanout();
+    else if (!strcmp(w, "fanout_held")) fanout_held();
+    else if (!strcmp(w, "lifecycle")) lifecycle();
     else if (!strcmp(w, "udp")) udp();
     else if (!strcmp(w, "scaling")) scaling();
     else if (!strncmp(w, "tls_", 4)) {

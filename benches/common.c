@@ -68,7 +68,7 @@ void args_init(int argc, char **argv) { g_argc = argc; g_argv = argv; }
 const char *arg_str(const char *key, const char *def)
 {
     size_t k = strlen(key);
-    for (int i = 0; i < g_argc; i++)
+    for (int i = g_argc - 1; i >= 0; i--) /* the last of a key wins */
         if (strncmp(g_argv[i], key, k) == 0 && g_argv[i][k] == '=') return g_argv[i] + k + 1;
     return def;
 }

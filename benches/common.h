@@ -41,7 +41,7 @@ void msg_make(unsigned char *out, uint64_t seq);
 
 uint64_t now_ns(void);
 
-/* key=value arguments after the workload name. */
+/* key=value arguments after the workload name; when a key comes twice, the last wins. */
 void args_init(int argc, char **argv);
 const char *arg_str(const char *key, const char *def);
 long long arg_ll(const char *key, long long def);

@@ -82,6 +82,8 @@ pub(crate) struct Readiness {
     pub writable: bool,
     /// The peer closed, or the socket has an error (RDHUP, HUP, ERR). Epoll is edge-triggered
     /// and says this only once, so the reads it starts go on until the end is seen.
+    /// `writable && !closing` must mean EPOLLOUT without ERR, HUP or RDHUP: a connecting
+    /// socket's event is taken as "connected" on that alone (`check_attempts`).
     pub closing: bool,
 }
 
@@ -137,6 +139,8 @@ struct State {
     addrs: VecDeque<SocketAddr>,
     /// Stream connection attempts in progress (see `happy_eyeballs.rs`); `io` is the winner.
     attempts: Vec<Attempt>,
+    /// Attempt sockets opened so far: while it is 1, every event on the token is that one's.
+    attempts_opened: u32,
     /// When the next staggered attempt is due.
     next_attempt_at: Option<Instant>,
     /// The most recent attempt's failure: CONN_CNF's code when every attempt fails.
@@ -257,6 +261,7 @@ impl Sock {
                 tls: None,
                 addrs: VecDeque::new(),
                 attempts: Vec::new(),
+                attempts_opened: 0,
                 next_attempt_at: None,
                 connect_error: SOCK_ERR_OK,
                 connect_deadline: Instant::now() + connect_timeout,
@@ -341,7 +346,7 @@ impl Sock {
         let _ = self.with(sh, |st, cx| {
             match st.phase {
                 Phase::Connecting if st.tls.is_some() => st.tls_handshake(cx),
-                Phase::Connecting => st.check_attempts(cx),
+                Phase::Connecting => st.check_attempts(cx, ready),
                 Phase::Open | Phase::Closing => {
                     if ready.writable {
                         st.flush(cx);
@@ -380,7 +385,7 @@ impl Sock {
                     if st.phase == Phase::Connecting
                         && st.tls.as_ref().is_some_and(|t| t.awaiting_verdict)
                     {
-                        st.opened(cx);
+                        st.opened(cx, Some(ReadUntil::WouldBlock));
                     }
                 }
                 TimerKind::AckPoll => {
@@ -639,10 +644,6 @@ impl State {
         )
     }
 
-    /// Keeps WRITABLE registered only while a connect is in progress or something waits to be
-    /// written. Epoll is edge-triggered: with WRITABLE always on, every ACK that frees send
-    /// space would wake a poller for nothing. Turning it on again raises an event at once if
-    /// the socket is writable.
     /// Whether this socket must be driven even while no thread waits for messages, because
     /// the peer would notice otherwise: output the kernel has not taken yet, a TLS handshake,
     /// a connect with other addresses to try. A plain connect or a read can wait for the next
@@ -664,13 +665,17 @@ impl State {
         }
     }
 
+    /// A stream keeps the READABLE | WRITABLE it was registered with for its whole life (no
+    /// epoll_ctl after the connect): edge-triggered, TCP raises a writable edge only when
+    /// space frees up after a write found the buffer full (SOCK_NOSPACE), i.e. only when
+    /// something waits to be written. A datagram socket raises one for every datagram the
+    /// kernel frees, so UDP and RAW add WRITABLE only while a send waits; turning it on
+    /// raises an event at once if the socket is writable.
     fn sync_interest(&mut self, cx: &Cx<'_>) {
         if !self.io.is_some() {
             return;
         }
-        let want = self.phase == Phase::Connecting
-            || !self.sendq.is_empty()
-            || self.tls.as_ref().is_some_and(|t| t.wants_write());
+        let want = cx.sock.kind.is_stream() || !self.sendq.is_empty();
         if want == self.write_interest {
             return;
         }
@@ -696,13 +701,15 @@ impl State {
         while let Some(addr) = self.addrs.pop_front() {
             let opened =
                 os_socket::open(kind.transport(), addr, cx.sock.cfg.local_port, &self.opts)
-                    .and_then(|io| register(cx, io));
+                    .and_then(|io| register(cx, io, Interest::READABLE));
             match opened {
                 Ok(io) => {
                     self.io = io;
-                    self.write_interest = true;
+                    self.write_interest = false;
                     self.datagram_peer = Some(addr);
-                    self.opened(cx);
+                    // Registered after the connect that filters what it may receive: a
+                    // datagram already there raises an event, so there is nothing to read yet.
+                    self.opened(cx, None);
                     return;
                 }
                 Err(e) => last = code_of(&e),
@@ -711,7 +718,9 @@ impl State {
         self.fail_connect(cx, last);
     }
 
-    fn opened(&mut self, cx: &Cx<'_>) {
+    /// The connection is up: CONN_CNF, then a read as far as `read` says (None: the readiness
+    /// event said nothing is readable; bytes arriving later raise their own edge).
+    fn opened(&mut self, cx: &Cx<'_>, read: Option<ReadUntil>) {
         if log::log_enabled!(target: "socketcore", log::Level::Info) {
             let peer = self
                 .io
@@ -730,7 +739,9 @@ impl State {
         }
         self.phase = Phase::Open;
         cx.post(MSG_SOCK_CONN_CNF, SOCK_ERR_OK, 0, 0);
-        self.read(cx);
+        if let Some(until) = read {
+            self.read_some(cx, until);
+        }
     }
 
     fn fail_connect(&mut self, cx: &Cx<'_>, code: c_int) {
@@ -795,7 +806,15 @@ impl State {
     /// Queued sends are done: shut the connection down and confirm the close.
     fn finish_close(&mut self, cx: &Cx<'_>, code: c_int) {
         log::info!(target: "socketcore", "socket {}: closed ({})", cx.sock.id, said(code));
-        if let Io::Tcp(s) = &mut self.io {
+        // Plain TCP whose last read left the kernel's receive queue empty (it ended short, at
+        // WouldBlock or at EOF, not at a full buffer): dropping `io` closes the descriptor,
+        // and the kernel sends what is still in its send buffer, then the FIN. Otherwise,
+        // and for TLS (whose peer answers close_notify with its own), shut down first so the
+        // FIN goes out, then drain.
+        let unread_possible = self.tls.is_some() || (self.read_paused && !self.read_done);
+        if let Io::Tcp(s) = &mut self.io
+            && unread_possible
+        {
             let _ = s.shutdown(std::net::Shutdown::Write);
             // Unread input would make the kernel answer our close with RST, which can destroy
             // data the peer has not read yet; read a bounded amount and drop it instead.
@@ -929,8 +948,8 @@ fn max_datagram(kind: Kind, peer: SocketAddr) -> usize {
     max as usize
 }
 
-fn register(cx: &Cx<'_>, mut io: Io) -> io::Result<Io> {
-    set_interest(cx, &mut io, Interest::READABLE | Interest::WRITABLE, false)?;
+fn register(cx: &Cx<'_>, mut io: Io, interest: Interest) -> io::Result<Io> {
+    set_interest(cx, &mut io, interest, false)?;
     Ok(io)
 }
 

@@ -193,6 +193,83 @@ fn close_flushes_sends_first_and_peer_gets_everything() {
     server.join();
 }
 
+/// The usual close: everything read, nothing queued. No shutdown or drain is made then; the
+/// peer must still get our last bytes and an orderly end (EOF), not a reset.
+#[test]
+fn close_after_reading_everything_ends_with_fin() {
+    let _s = session();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = tcp_server(1, move |mut s| {
+        let mut req = [0u8; 64];
+        s.read_exact(&mut req).unwrap();
+        s.write_all(&req).unwrap();
+        let mut rest = Vec::new();
+        tx.send(s.read_to_end(&mut rest).map(|_| rest).map_err(|e| e.kind()))
+            .unwrap();
+    });
+    let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+    let req = pattern(64, 21);
+    assert_eq!(send(id, &req), 1);
+    expect(MSG_SOCK_SEND_CNF, id, 0);
+    assert_eq!(read_stream(id, 64), req);
+    let last = pattern(10_000, 22);
+    assert_eq!(send(id, &last), 1);
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_SEND_CNF, id, 0);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    assert_eq!(rx.recv().unwrap(), Ok(last));
+    server.join();
+}
+
+/// Closing while the peer's bytes wait unread in the kernel (our receive buffer is full, so
+/// reading paused): they are read and dropped first, so the kernel ends the connection with a
+/// FIN rather than a reset that could destroy what the peer has not read yet.
+#[test]
+fn close_with_unread_input_still_ends_with_fin() {
+    let _s = session();
+    let (written_tx, written_rx) = std::sync::mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = tcp_server(1, move |mut s| {
+        s.write_all(&pattern(64 << 10, 23)).unwrap();
+        written_tx.send(()).unwrap();
+        let mut rest = Vec::new();
+        tx.send(
+            s.read_to_end(&mut rest)
+                .map(|_| rest.len())
+                .map_err(|e| e.kind()),
+        )
+        .unwrap();
+    });
+    let id = conn_opts(SOCK_TYPE_TCP, server.port, "127.0.0.1", |o| {
+        o.rcv_buf_size = 16384
+    });
+    expect(MSG_SOCK_CONN_CNF, id, SOCK_ERR_OK);
+    let m = expect(MSG_SOCK_RECV_IND, id, 0);
+    assert!(m.recv_len <= 16384);
+    written_rx.recv().unwrap(); // on loopback the bytes are in our kernel once written
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    assert_eq!(rx.recv().unwrap(), Ok(0));
+    server.join();
+}
+
+/// A server that speaks first: its bytes may come with the connect's own readiness event
+/// (read then) or after it (their own event); either way they are announced after CONN_CNF.
+#[test]
+fn banner_sent_on_accept_is_announced_after_conn_cnf() {
+    let _s = session();
+    let server = tcp_server(1, |mut s| {
+        s.write_all(b"220 hello").unwrap();
+        let _ = s.read_to_end(&mut Vec::new()); // open until the client closes
+    });
+    let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+    assert_eq!(read_stream(id, 9), b"220 hello");
+    quiet(50);
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    server.join();
+}
+
 #[test]
 fn close_while_connecting_cancels() {
     let _s = session();

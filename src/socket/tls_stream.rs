@@ -2,7 +2,7 @@
 //! decrypting into the receive buffer, and close_notify. `socket.rs` calls these where a
 //! plain TCP socket would write or read directly; `tls.rs` owns the rustls connection itself.
 
-use super::{Cx, State};
+use super::{Cx, ReadUntil, State};
 use crate::codes::*;
 use crate::errno::code_of;
 use crate::os_socket::{self, Io};
@@ -48,7 +48,7 @@ impl State {
             }
         };
         match outcome {
-            Ok(true) => self.opened(cx),
+            Ok(true) => self.opened(cx, Some(ReadUntil::WouldBlock)),
             Ok(false) => {}
             Err(code) => self.fail_connect(cx, code),
         }
