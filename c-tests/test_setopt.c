@@ -61,11 +61,12 @@ static void setopt_applied_now(void) {
     server_stop(srv);
 }
 
-/* Options set right after sock_conn, before CONN_CNF (the OS socket may not exist yet), are
- * on the socket once it is connected. */
-static void setopt_before_connect(void) {
+/* Options set right after sock_conn, before CONN_CNF, are on the socket once it is connected:
+ * for a name the OS socket is made after them; for a literal it already exists (connected
+ * inside sock_conn) and they are applied to it. */
+static void setopt_before_connect_to(const char *addr) {
     server *srv = server_start(SRV_ECHO, 0);
-    int id = sock_conn(SOCK_TYPE_TCP, srv->port, "localhost", NULL);
+    int id = sock_conn(SOCK_TYPE_TCP, srv->port, addr, NULL);
     ASSERT_GE(id, 0);
     ASSERT_EQ(sock_setopt(id, SOCK_SOL_SOCKET, SOCK_SO_KEEPALIVE, 1), 0);
     ASSERT_EQ(sock_setopt(id, SOCK_IPPROTO_TCP, SOCK_TCP_KEEPIDLE, 123), 0);
@@ -80,6 +81,11 @@ static void setopt_before_connect(void) {
     ASSERT_LE(getopt_int(fd, SOL_SOCKET, SO_RCVBUF), 80000);
     ASSERT_EQ(sock_destroy(id), 1);
     server_stop(srv);
+}
+
+static void setopt_before_connect(void) {
+    setopt_before_connect_to("localhost");
+    setopt_before_connect_to("127.0.0.1");
 }
 
 /* Options set on a socket whose connect failed are accepted (remembered; nothing to apply). */

@@ -556,9 +556,11 @@ impl Sock {
                 return Err(SOCK_ERR_EARG);
             }
             st.opts.remember(opt, value);
-            if let Some(sock) = st.io.sock_ref()
-                && let Err(e) = crate::options::apply(&sock, opt, value)
-            {
+            let applied = match st.io.sock_ref() {
+                Some(sock) => crate::options::apply(&sock, opt, value),
+                None => st.apply_to_attempts(opt, value),
+            };
+            if let Err(e) = applied {
                 st.last_error = code_of(&e);
                 return Err(st.last_error);
             }

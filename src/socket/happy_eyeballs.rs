@@ -59,6 +59,17 @@ impl State {
         self.start_attempt(cx);
     }
 
+    /// An option set while connecting reaches every attempt's socket too: a literal address is
+    /// connected inside `sock_conn`, before the caller's `sock_setopt` calls that follow it.
+    pub(super) fn apply_to_attempts(&self, opt: crate::options::Opt, value: i32) -> io::Result<()> {
+        for attempt in &self.attempts {
+            if let Some(sock) = attempt.io.sock_ref() {
+                crate::options::apply(&sock, opt, value)?;
+            }
+        }
+        Ok(())
+    }
+
     fn sequential(cx: &Cx<'_>) -> bool {
         cx.sock.cfg.local_port != 0
     }
