@@ -11,6 +11,7 @@ use parking_lot::RwLock;
 use std::cell::Cell;
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 
 /// Log level: nothing.
@@ -37,6 +38,9 @@ enum Sink {
 
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 static INSTALL: Once = Once::new();
+/// Callbacks running now, on any thread: while 0, no call can come from inside one and
+/// `refuse_reentry` needs no thread-local lookup (costly in a shared library).
+static CALLBACKS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// This thread is inside the application's log callback.
@@ -88,6 +92,7 @@ impl log::Log for Logger {
             Sink::Callback(f, user) => {
                 let line = CString::new(text.replace('\0', " ")).unwrap_or_default();
                 IN_CALLBACK.set(true);
+                CALLBACKS_RUNNING.fetch_add(1, Ordering::SeqCst);
                 // SAFETY: the application gave `f` for exactly this call shape; the line
                 // lives until the call returns. A panic cannot cross a C function.
                 unsafe {
@@ -97,6 +102,7 @@ impl log::Log for Logger {
                         user as *mut c_void,
                     )
                 };
+                CALLBACKS_RUNNING.fetch_sub(1, Ordering::SeqCst);
                 IN_CALLBACK.set(false);
                 if REFUSED.replace(false) {
                     log::warn!(target: "socketcore",
@@ -138,7 +144,9 @@ pub(crate) fn init() {
 
 /// True on a thread inside the log callback: the API refuses such calls (see `ffi::guard`).
 pub(crate) fn refuse_reentry() -> bool {
-    if IN_CALLBACK.get() {
+    // The flag is set by this same thread before its count goes up, so a thread inside a
+    // callback always sees a count above 0.
+    if CALLBACKS_RUNNING.load(Ordering::Relaxed) != 0 && IN_CALLBACK.get() {
         REFUSED.set(true);
         true
     } else {

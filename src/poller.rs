@@ -10,11 +10,16 @@
 //! must make progress the peer would notice (`Sock::count_driven`). It always keeps the
 //! deadlines (`timers.rs`), sleeping in its bed until the earliest.
 //!
-//! The rules that keep wake-ups from being lost, each a pair of SeqCst operations in opposite
-//! order on two threads, so at least one of them sees the other:
-//! - a leader sets `in_poll` and then looks at the ring / at `waiting`; a poster pushes and
-//!   then reads `in_poll` (`notify_leader`); a waiter raises `waiting` and then reads `in_poll`
-//!   (`wait`).
+//! The rules that keep wake-ups from being lost, each a write then a read on one thread and
+//! the mirror pair on another, with a SeqCst fence between write and read on both sides, so
+//! at least one of them sees the other (the fences, not SeqCst accesses alone, are what the
+//! C++/Rust model and loom guarantee this for):
+//! - a leader sets `in_poll` and then looks at the ring, at `waiting` and at the deadlines; a
+//!   waiter raises `waiting` and then reads `in_poll` (`wait`); a new earliest deadline is
+//!   added and then `in_poll` read (`earlier_deadline`). A poster pushes to the ring under its
+//!   lock and then reads `in_poll` (`notify_leader`): the lock orders that pair.
+//! - a socket raises `driven` and then reads `leader`; a leaving leader clears `leader` and
+//!   then reads `driven` (`driven_changed`, `Lead::drop`).
 //! - the poll thread reads what it is wanted for under the bed lock, and everyone who changes
 //!   that takes the bed lock to notify (`nudge`).
 //! - a follower reads the ring's vacancy count before trying the seat; a leaving leader counts
@@ -25,14 +30,13 @@
 
 use crate::ring::{Entry, Followed, PopError, Ring};
 #[cfg(loom)]
-use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
 #[cfg(loom)]
 use loom::sync::{Condvar, Mutex, MutexGuard};
-use std::cell::Cell;
 use std::sync::TryLockError;
 use std::sync::atomic::Ordering::SeqCst;
 #[cfg(not(loom))]
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
 #[cfg(not(loom))]
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,16 +46,6 @@ const EVENTS_PER_POLL: usize = 1024;
 const NOBODY: u8 = 0;
 const POLL_THREAD: u8 = 1;
 const WAITER: u8 = 2;
-
-#[cfg(not(loom))]
-thread_local! {
-    /// This thread holds the seat: its own posts need no wake-up.
-    static LEADING: Cell<bool> = const { Cell::new(false) };
-}
-#[cfg(loom)]
-loom::thread_local! {
-    static LEADING: Cell<bool> = Cell::new(false);
-}
 
 /// What the seat holds: something to wait on for readiness.
 pub(crate) trait Source {
@@ -156,7 +150,6 @@ impl<S: Source, W: Wake> Poller<S, W> {
         };
         self.leader
             .store(if waiter { WAITER } else { POLL_THREAD }, SeqCst);
-        LEADING.with(|l| l.set(true));
         Some(Lead {
             poller: self,
             ring,
@@ -186,6 +179,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         dispatch: &mut dyn FnMut(&S),
     ) -> Result<Option<Entry>, PopError> {
         self.waiting.fetch_add(1, SeqCst);
+        fence(SeqCst);
         if self.leader.load(SeqCst) == POLL_THREAD && self.in_poll.load(SeqCst) {
             self.wake();
         }
@@ -202,7 +196,9 @@ impl<S: Source, W: Wake> Poller<S, W> {
             }
         };
         // The last waiter hands the background back to the poll thread.
-        if self.waiting.fetch_sub(1, SeqCst) == 1 && self.poll_thread_wanted() {
+        let last = self.waiting.fetch_sub(1, SeqCst) == 1;
+        fence(SeqCst);
+        if last && self.poll_thread_wanted() {
             self.nudge();
         }
         outcome
@@ -224,7 +220,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         };
         loop {
             let stop = || stopping() || !self.poll_thread_wanted();
-            match lead.poll(timeout(), stop) {
+            match lead.poll(timeout, stop) {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return, // an error means a broken epoll descriptor
             }
@@ -236,7 +232,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// Dispatches what is ready now, if nobody leads (a leader does it anyway).
     pub(crate) fn catch_up(&self, ring: &Ring, dispatch: &mut dyn FnMut(&S)) {
         if let Some(mut lead) = self.try_lead(true, ring)
-            && let Ok(true) = lead.poll(Some(Duration::ZERO), || false)
+            && let Ok(true) = lead.poll(|| Some(Duration::ZERO), || false)
         {
             lead.dispatch(dispatch);
         }
@@ -245,11 +241,9 @@ impl<S: Source, W: Wake> Poller<S, W> {
     // ----- producers -----
 
     /// After a message was posted: a waiter blocked in the seat must come out to take it.
+    /// The leader's own posts never wake it: it posts while dispatching, with `in_poll` clear.
     pub(crate) fn notify_leader(&self) {
-        if !LEADING.with(|l| l.get())
-            && self.leader.load(SeqCst) == WAITER
-            && self.in_poll.load(SeqCst)
-        {
+        if self.in_poll.load(SeqCst) && self.leader.load(SeqCst) == WAITER {
             self.wake();
         }
     }
@@ -265,7 +259,9 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// handshake), or no longer (`false`); see `Sock::count_driven`.
     pub(crate) fn driven_changed(&self, driven: bool) {
         if driven {
-            if self.driven.fetch_add(1, SeqCst) == 0 && self.leader.load(SeqCst) == NOBODY {
+            let first = self.driven.fetch_add(1, SeqCst) == 0;
+            fence(SeqCst);
+            if first && self.leader.load(SeqCst) == NOBODY {
                 self.nudge();
             }
         } else {
@@ -276,6 +272,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// A deadline was added that is earlier than every other: whoever sleeps until the old
     /// earliest must look again.
     pub(crate) fn earlier_deadline(&self, at: Instant) {
+        fence(SeqCst); // the deadline was added: see the rules at the top
         {
             let bed = relock(&self.bed);
             if bed.is_some_and(|until| until.is_none_or(|u| at < u)) {
@@ -346,22 +343,24 @@ pub(crate) struct Lead<'a, S: Source, W: Wake> {
 }
 
 impl<S: Source, W: Wake> Lead<'_, S, W> {
-    /// Polls for readiness, at most `timeout` (None: until an event or a wake-up), unless
-    /// `stop` says, once `in_poll` is set, that there is a reason not to. Ok(false): stopped.
+    /// Polls for readiness, at most `timeout()` (None: until an event or a wake-up), unless
+    /// `stop` says that there is a reason not to. Both are read once `in_poll` is set, so
+    /// whatever changes them afterwards wakes the poll. Ok(false): stopped.
     fn poll(
         &mut self,
-        timeout: Option<Duration>,
+        timeout: impl FnOnce() -> Option<Duration>,
         stop: impl FnOnce() -> bool,
     ) -> std::io::Result<bool> {
         let Some(seat) = self.seat.as_deref_mut() else {
             return Ok(false);
         };
         self.poller.in_poll.store(true, SeqCst);
+        fence(SeqCst);
         if stop() {
             self.poller.in_poll.store(false, SeqCst);
             return Ok(false);
         }
-        let polled = seat.poll(timeout);
+        let polled = seat.poll(timeout());
         self.poller.in_poll.store(false, SeqCst);
         match polled {
             Ok(()) => Ok(true),
@@ -412,7 +411,7 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
                 }
                 None => None,
             };
-            match self.poll(timeout, || look(&mut taken)) {
+            match self.poll(|| timeout, || look(&mut taken)) {
                 Ok(true) => {}
                 Ok(false) => return taken.unwrap_or(Ok(None)),
                 Err(_) => return Err(PopError::Closed),
@@ -425,7 +424,7 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
 impl<S: Source, W: Wake> Drop for Lead<'_, S, W> {
     fn drop(&mut self) {
         self.poller.leader.store(NOBODY, SeqCst);
-        LEADING.with(|l| l.set(false));
+        fence(SeqCst);
         drop(self.seat.take());
         // Counted after the release: a follower that failed to take the seat sees it.
         self.ring.vacate();

@@ -13,10 +13,15 @@
 use crate::constants::MSG_TIMER;
 use crate::types::sock_msg;
 #[cfg(loom)]
+use loom::sync::atomic::AtomicU64;
+#[cfg(loom)]
 use loom::sync::{Condvar, Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::SeqCst;
 #[cfg(not(loom))]
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -49,9 +54,6 @@ struct State {
     fd_readable: bool,
     /// The largest length seen, for tests of the bound.
     high_water: usize,
-    /// How many times the poller's seat was left (see `poller.rs`): a follower that saw one
-    /// count before trying the seat and another after must try again.
-    vacancies: u64,
 }
 
 /// What a follower's wait ended with.
@@ -67,6 +69,10 @@ pub(crate) enum Followed {
 pub(crate) struct Ring {
     state: Mutex<State>,
     ready: Condvar,
+    /// How many times the poller's seat was left (see `poller.rs`): a follower that read one
+    /// count before trying the seat and sees another after must try again. Written under the
+    /// state's lock, read without it: a stale read only makes a follower look once more.
+    vacancies: AtomicU64,
 }
 
 impl Ring {
@@ -114,13 +120,13 @@ impl Ring {
 
     /// The number of vacancies so far; read before trying the seat.
     pub(crate) fn vacancies(&self) -> u64 {
-        self.lock().vacancies
+        self.vacancies.load(SeqCst)
     }
 
     /// The seat was left: wakes every follower to try it.
     pub(crate) fn vacate(&self) {
-        let mut st = self.lock();
-        st.vacancies += 1;
+        let st = self.lock();
+        self.vacancies.fetch_add(1, SeqCst);
         if st.waiters > 0 {
             self.ready.notify_all();
         }
@@ -156,11 +162,11 @@ impl Ring {
                 }
                 return Ok(Followed::Message(entry));
             }
-            if seen.is_some_and(|n| n != st.vacancies) {
-                return Ok(Followed::Vacant);
-            }
             if deadline == Some(None) {
                 return Ok(Followed::TimedOut);
+            }
+            if seen.is_some_and(|n| n != self.vacancies.load(SeqCst)) {
+                return Ok(Followed::Vacant);
             }
             st.waiters += 1;
             let timed_out = match deadline {
