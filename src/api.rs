@@ -299,11 +299,13 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
             let popped = match sh.ring.pop(Some(Duration::ZERO)) {
                 Ok(None) if timeout_ms == 0 => crate::poll_loop::poll_now(&sh),
                 Ok(None) => {
-                    let until = *deadline.get_or_insert_with(|| {
-                        (timeout_ms > 0)
-                            .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64))
-                    });
-                    crate::poll_loop::wait(&sh, until)
+                    let whole = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
+                    let budget = match deadline {
+                        None => whole, // the deadline is set just below: all of it is left
+                        Some(until) => until.map(|d| d.saturating_duration_since(Instant::now())),
+                    };
+                    let until = *deadline.get_or_insert_with(|| whole.map(|w| Instant::now() + w));
+                    crate::poll_loop::wait(&sh, until, budget)
                 }
                 other => other,
             };

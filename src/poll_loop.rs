@@ -33,11 +33,15 @@ pub(crate) fn run(sh: Arc<Shared>) {
 }
 
 /// `sock_wait_msg` with time to wait and nothing to take (see `Poller::wait`).
-pub(crate) fn wait(sh: &Shared, deadline: Option<Instant>) -> Result<Option<Entry>, PopError> {
+pub(crate) fn wait(
+    sh: &Shared,
+    deadline: Option<Instant>,
+    budget: Option<Duration>,
+) -> Result<Option<Entry>, PopError> {
+    let stopping = || sh.is_stopping();
+    let mut dispatch = |seat: &Seat| dispatch_all(sh, seat);
     sh.poller
-        .wait(&sh.ring, deadline, &|| sh.is_stopping(), &mut |seat| {
-            dispatch_all(sh, seat)
-        })
+        .wait(&sh.ring, deadline, budget, &stopping, &mut dispatch)
 }
 
 /// `sock_wait_msg` with no time to wait: one look at the sockets, then at the ring.

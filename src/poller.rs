@@ -167,7 +167,8 @@ impl<S: Source, W: Wake> Poller<S, W> {
 
     // ----- the two roles -----
 
-    /// A thread in `sock_wait_msg` with nothing to take waits for a message until `deadline`:
+    /// A thread in `sock_wait_msg` with nothing to take waits for a message until `deadline`
+    /// (`budget` from now: the time the caller gave, read off the clock just before):
     /// it leads when the seat is free (`dispatch` handles what each poll returned), and
     /// follows (waits on the ring) while another waiter leads. A poll thread in the seat
     /// leaves it on seeing the waiter.
@@ -175,6 +176,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         &self,
         ring: &Ring,
         deadline: Option<Instant>,
+        budget: Option<Duration>,
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S),
     ) -> Result<Option<Entry>, PopError> {
@@ -186,7 +188,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         let outcome = loop {
             let seen = ring.vacancies();
             if let Some(lead) = self.try_lead(true, ring) {
-                break lead.until_message(deadline, stopping, dispatch);
+                break lead.until_message(deadline, budget, stopping, dispatch);
             }
             match ring.follow(seen, deadline) {
                 Ok(Followed::Message(entry)) => break Ok(Some(entry)),
@@ -384,10 +386,14 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
     fn until_message(
         mut self,
         deadline: Option<Instant>,
+        budget: Option<Duration>,
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S),
     ) -> Result<Option<Entry>, PopError> {
         let ring = self.ring;
+        // The first poll waits the whole time the caller gave: the deadline was set just now,
+        // so the clock is read again only if a poll brings no message.
+        let mut first = true;
         loop {
             // `poll` sets `in_poll` before this look: a message posted after it wakes the poll.
             let mut taken = None;
@@ -400,6 +406,7 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
                 taken.is_some()
             };
             let timeout = match deadline {
+                Some(_) if std::mem::take(&mut first) => budget,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
@@ -532,7 +539,9 @@ mod model {
             }
             let stopping = || self.stop.load(SeqCst);
             self.poller
-                .wait(&self.ring, None, &stopping, &mut |seat| self.post(seat))
+                .wait(&self.ring, None, None, &stopping, &mut |seat| {
+                    self.post(seat)
+                })
                 .ok()
                 .flatten()
         }
