@@ -12,6 +12,7 @@ mod conn_config;
 pub mod constants;
 pub mod diagnostics;
 mod errno;
+mod fd_table;
 mod ffi;
 mod library_pin;
 mod options;

@@ -15,6 +15,7 @@ use crate::timers::{Timer, Timers};
 use mio::{Poll, Registry, Token, Waker};
 use parking_lot::RwLock;
 use std::ffi::c_int;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -86,6 +87,8 @@ pub(crate) fn get() -> Result<Arc<Shared>, c_int> {
 
 fn start() -> std::io::Result<Runtime> {
     let poll = Poll::new()?;
+    // While this process may still have a single thread: see fd_table.rs.
+    crate::fd_table::reserve(MAX_SOCKETS.load(Ordering::Relaxed), poll.as_raw_fd());
     let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
     let registry = poll.registry().try_clone()?;
     let shared = Arc::new(Shared {
@@ -130,9 +133,13 @@ pub(crate) fn shutdown() {
 }
 
 pub(crate) fn set_max_sockets(max: usize) {
-    MAX_SOCKETS.store(max, Ordering::Relaxed);
+    let before = MAX_SOCKETS.swap(max, Ordering::Relaxed);
     if let Some(sh) = current() {
         sh.table.write().set_limit(max);
+        if max > before {
+            // One growth of the descriptor table now rather than one per doubling later.
+            crate::fd_table::reserve(max, sh.registry.as_raw_fd());
+        }
     }
 }
 
