@@ -744,7 +744,10 @@ int sock_stats(int id, struct sock_counters *out);
 /**
  * Sets how many sockets may exist at once (ids 0 to max-1); default
  * `SOCK_DEFAULT_MAX_SOCKETS`. Beyond it `sock_conn_ext` returns `-SOCK_ERR_ENOBUFS`. Existing
- * sockets are kept. Returns 0, or `-SOCK_ERR_EARG` outside 1 to `SOCK_MAX_SOCKETS_LIMIT`.
+ * sockets are kept. The process's descriptor table is grown to fit the limit (up to
+ * RLIMIT_NOFILE) when the instance starts or the limit is raised, so that opening sockets
+ * never waits for the kernel to grow it. Returns 0, or `-SOCK_ERR_EARG` outside 1 to
+ * `SOCK_MAX_SOCKETS_LIMIT`.
  */
 int sock_set_max_sockets(int max);
 

@@ -420,7 +420,10 @@ pub unsafe extern "C" fn sock_stats(id: c_int, out: *mut sock_counters) -> c_int
 
 /// Sets how many sockets may exist at once (ids 0 to max-1); default
 /// `SOCK_DEFAULT_MAX_SOCKETS`. Beyond it `sock_conn_ext` returns `-SOCK_ERR_ENOBUFS`. Existing
-/// sockets are kept. Returns 0, or `-SOCK_ERR_EARG` outside 1 to `SOCK_MAX_SOCKETS_LIMIT`.
+/// sockets are kept. The process's descriptor table is grown to fit the limit (up to
+/// RLIMIT_NOFILE) when the instance starts or the limit is raised, so that opening sockets
+/// never waits for the kernel to grow it. Returns 0, or `-SOCK_ERR_EARG` outside 1 to
+/// `SOCK_MAX_SOCKETS_LIMIT`.
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_set_max_sockets(max: c_int) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
