@@ -43,17 +43,10 @@ else
 fi
 command -v openssl >/dev/null || { echo "bench: the openssl CLI is needed" >&2; exit 2; }
 
+. "$root/scripts/lib/bench-common.sh"
 build=$root/target/bench-build
 echo "== build benches/ in $build"
-log=$(mktemp)
-if ! { cmake -S benches -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-        -Dsocketcore_DIR="$prefix/lib/cmake/socketcore" &&
-       cmake --build "$build" -j2; } >"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    exit 1
-fi
-rm -f "$log"
+build_benches "$prefix" "$build" || exit 1
 
 if [ $quick -eq 1 ]; then
     reps=${BENCH_REPS:-1}
@@ -115,15 +108,6 @@ for w in $workloads; do
     case " $all_workloads " in *" $w "*) ;; *) echo "bench: unknown workload $w" >&2; exit 2 ;; esac
 done
 selected() { case " $workloads " in *" $1 "*) return 0 ;; esac; return 1; }
-wait_ports() { # OUT ERR: the server's "ports ..." line
-    i=0
-    while ! grep -q '^ports' "$1" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -le 100 ] || { echo "bench: the server did not start" >&2; cat "$2" >&2; exit 1; }
-        sleep 0.1
-    done
-    sed -n 's/^ports //p' "$1"
-}
 $pin "$build/bench_server" cert="$work/server.pem" key="$work/server.key" seconds=14400 \
     >"$work/server.out" 2>"$work/server.err" &
 server=$!

@@ -29,17 +29,10 @@ else
     echo "== install socketcore into $prefix" >&2
     scripts/install.sh "$prefix" >/dev/null
 fi
+. "$root/scripts/lib/bench-common.sh"
 build=${2:-$root/target/bench-build}
 if [ $# -lt 2 ] || [ ! -x "$build/client_sc" ]; then
-    log=$(mktemp)
-    if ! { cmake -S benches -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-            -Dsocketcore_DIR="$prefix/lib/cmake/socketcore" &&
-           cmake --build "$build" -j2; } >"$log" 2>&1; then
-        cat "$log" >&2
-        rm -f "$log"
-        exit 1
-    fi
-    rm -f "$log"
+    build_benches "$prefix" "$build" || exit 1
 fi
 
 work=$(mktemp -d)
@@ -58,13 +51,7 @@ trap 'exit 130' INT TERM
 
 "$build/bench_server" seconds=600 >"$work/server.out" 2>"$work/server.err" &
 server=$!
-i=0
-while ! grep -q '^ports' "$work/server.out" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -le 100 ] || { echo "count-syscalls: the server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
-    sleep 0.1
-done
-echo_port=$(sed -n 's/^ports.* echo=\([0-9]*\).*/\1/p' "$work/server.out")
+echo_port=$(wait_ports "$work/server.out" "$work/server.err" | sed -n 's/.*echo=\([0-9]*\).*/\1/p')
 
 # count CLIENT N: strace's summary of N lifecycles into $work/CLIENT.N
 count() {
