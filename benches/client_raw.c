@@ -162,67 +162,15 @@ static void scaling(void)
     close(fd);
 }
 
-/* Fan-out: all connections started at once, each connect + 64-byte echo + close. */
+/* fanout: all connections started at once, each connect + 64-byte echo + close.
+ * fanout_held (held=1): at most cwin connects in flight, every connection kept open until all
+ * have their echo, then all closed. */
 struct fconn { int fd; int connected; int got; unsigned char in[MSG_LEN]; };
 
-static void fanout(void)
+static void fanout_run(int held)
 {
-    long n = (long)arg_ll("conns", 10000), done = 0;
-    struct sockaddr_in a = addr_of((int)arg_ll("echo", 0));
-    struct fconn *c = calloc((size_t)n, sizeof *c);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (c[i].fd < 0) fail("socket %ld: %s", i, strerror(errno));
-        if (connect(c[i].fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
-            fail("connect %ld: %s", i, strerror(errno));
-        struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint64_t)i };
-        epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev);
-    }
-    struct epoll_event evs[1024];
-    while (done < n) {
-        int k = epoll_wait(ep, evs, 1024, -1);
-        for (int j = 0; j < k; j++) {
-            long i = (long)evs[j].data.u64;
-            struct fconn *f = &c[i];
-            if (!f->connected) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                if (err) fail("connect %ld: %s", i, strerror(err));
-                f->connected = 1;
-                unsigned char out[MSG_LEN];
-                msg_make(out, (uint64_t)i);
-                if (write(f->fd, out, MSG_LEN) != MSG_LEN) fail("write %ld", i);
-                struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)i };
-                epoll_ctl(ep, EPOLL_CTL_MOD, f->fd, &ev);
-                continue;
-            }
-            ssize_t r = read(f->fd, f->in + f->got, (size_t)(MSG_LEN - f->got));
-            if (r < 0 && errno == EAGAIN) continue;
-            if (r <= 0) fail("read %ld: %s", i, r < 0 ? strerror(errno) : "EOF");
-            f->got += (int)r;
-            if (f->got == MSG_LEN) {
-                unsigned char out[MSG_LEN];
-                msg_make(out, (uint64_t)i);
-                if (memcmp(out, f->in, MSG_LEN) != 0) fail("echo %ld differs", i);
-                close(f->fd);
-                done++;
-            }
-        }
-    }
-    uint64_t t1 = now_ns();
-    double s = (double)(t1 - t0) / 1e9;
-    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)n / s,
-           status_kb("VmHWM"), n);
-}
-
-/* Fan-out, all connections held open: at most cwin connects in flight, each connection sends
- * 64 B and reads the echo; when all n have theirs, all are closed. */
-static void fanout_held(void)
-{
-    long n = (long)arg_ll("conns", 10000), cwin = (long)arg_ll("cwin", 1000);
+    long n = (long)arg_ll("conns", 10000);
+    long cwin = held ? (long)arg_ll("cwin", 1000) : n;
     long started = 0, connected = 0, echoed = 0;
     struct sockaddr_in a = addr_of((int)arg_ll("echo", 0));
     struct fconn *c = calloc((size_t)n, sizeof *c);
@@ -266,14 +214,22 @@ static void fanout_held(void)
                 msg_make(out, (uint64_t)i);
                 if (memcmp(out, f->in, MSG_LEN) != 0) fail("echo %ld differs", i);
                 echoed++;
+                if (!held) close(f->fd);
             }
         }
     }
-    for (long i = 0; i < n; i++) close(c[i].fd);
+    if (held)
+        for (long i = 0; i < n; i++) close(c[i].fd);
     uint64_t t1 = now_ns();
     double s = (double)(t1 - t0) / 1e9;
-    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
-           status_kb("VmHWM"), n, cwin);
+    if (held)
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
+               status_kb("VmHWM"), n, cwin);
+    else
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)n / s,
+               status_kb("VmHWM"), n);
+    close(ep);
+    free(c);
 }
 
 /* One blocking TCP lifecycle after another (connect, 64 B echo, close): the syscall floor
@@ -431,8 +387,8 @@ int main(int argc, char **argv)
     if (!strcmp(w, "upload")) upload();
     else if (!strcmp(w, "download")) download();
     else if (!strcmp(w, "pingpong") || !strcmp(w, "pingpong_1cpu")) pingpong();
-    else if (!strcmp(w, "fanout")) fanout();
-    else if (!strcmp(w, "fanout_held")) fanout_held();
+    else if (!strcmp(w, "fanout")) fanout_run(0);
+    else if (!strcmp(w, "fanout_held")) fanout_run(1);
     else if (!strcmp(w, "lifecycle")) lifecycle();
     else if (!strcmp(w, "udp")) udp();
     else if (!strcmp(w, "scaling")) scaling();

@@ -208,61 +208,13 @@ static void scaling(void)
 
 /* ---- fan-out ---- */
 
-static void fanout(void)
+/* fanout: all conns started at once, each closed as soon as its echo is back.
+ * fanout_held (held=1): at most cwin connects in flight, every connection kept open until all
+ * have their echo, then all closed. */
+static void fanout_run(int held)
 {
-    long n = (long)arg_ll("conns", 10000), done = 0;
-    int port = (int)arg_ll("echo", 0);
-    if (sock_set_max_sockets(n + 100 > 20000 ? (int)n + 100 : 20000) != 0) fail("sock_set_max_sockets");
-    unsigned char (*in)[MSG_LEN] = calloc((size_t)n, MSG_LEN);
-    int *got = calloc((size_t)n, sizeof *got);
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        int id = sock_conn(SOCK_TYPE_TCP, port, "127.0.0.1", NULL);
-        if (id < 0 || id >= n) fail("sock_conn %ld gave %d", i, id);
-    }
-    while (done < n) {
-        sock_msg m = wait1();
-        int id = m.socket_index;
-        unsigned char out[MSG_LEN];
-        switch (m.id) {
-        case MSG_SOCK_CONN_CNF:
-            expect_ok(&m, "connect");
-            msg_make(out, (uint64_t)id);
-            send_or_fail(id, out, MSG_LEN);
-            break;
-        case MSG_SOCK_SEND_CNF: expect_ok(&m, "send"); break;
-        case MSG_SOCK_RECV_IND: {
-            int r = sock_recv(id, rbuf, IO_BUF);
-            if (r < 0 || got[id] + r > MSG_LEN) fail("sock_recv %d on %d", r, id);
-            memcpy(in[id] + got[id], rbuf, (size_t)r);
-            got[id] += r;
-            if (got[id] == MSG_LEN) {
-                msg_make(out, (uint64_t)id);
-                if (memcmp(out, in[id], MSG_LEN) != 0) fail("echo %d differs", id);
-                if (!sock_close(id)) fail("sock_close %d: %s", id, sock_strerror(sock_error(id)));
-            }
-            break;
-        }
-        case MSG_SOCK_CLOSE_CNF:
-            expect_ok(&m, "close");
-            sock_destroy(id);
-            done++;
-            break;
-        default: fail("socket %d: unexpected message %d (%s)", id, m.id, sock_strerror(m.result));
-        }
-    }
-    uint64_t t1 = now_ns();
-    double s = (double)(t1 - t0) / 1e9;
-    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)n / s,
-           status_kb("VmHWM"), n);
-}
-
-/* Fan-out, the second shape: every connection held open at once. At most cwin connects in
- * flight; each connection sends 64 B and waits for the echo, and only when all n have their
- * echo are they closed (and destroyed on CLOSE_CNF). */
-static void fanout_held(void)
-{
-    long n = (long)arg_ll("conns", 10000), cwin = (long)arg_ll("cwin", 1000);
+    long n = (long)arg_ll("conns", 10000);
+    long cwin = held ? (long)arg_ll("cwin", 1000) : n;
     long started = 0, connected = 0, echoed = 0, closed = 0;
     int port = (int)arg_ll("echo", 0);
     if (sock_set_max_sockets(n + 100 > 20000 ? (int)n + 100 : 20000) != 0) fail("sock_set_max_sockets");
@@ -293,9 +245,13 @@ static void fanout_held(void)
             if (got[id] < MSG_LEN) break;
             msg_make(out, (uint64_t)id);
             if (memcmp(out, in[id], MSG_LEN) != 0) fail("echo %d differs", id);
-            if (++echoed < n) break;
-            for (int c = 0; c < n; c++) /* all echoed: close them all */
-                if (!sock_close(c)) fail("sock_close %d: %s", c, sock_strerror(sock_error(c)));
+            echoed++;
+            if (!held) {
+                if (!sock_close(id)) fail("sock_close %d: %s", id, sock_strerror(sock_error(id)));
+            } else if (echoed == n) {
+                for (int c = 0; c < n; c++) /* all echoed: close them all */
+                    if (!sock_close(c)) fail("sock_close %d: %s", c, sock_strerror(sock_error(c)));
+            }
             break;
         }
         case MSG_SOCK_CLOSE_CNF:
@@ -308,8 +264,14 @@ static void fanout_held(void)
     }
     uint64_t t1 = now_ns();
     double s = (double)(t1 - t0) / 1e9;
-    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
-           status_kb("VmHWM"), n, cwin);
+    if (held)
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
+               status_kb("VmHWM"), n, cwin);
+    else
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)n / s,
+               status_kb("VmHWM"), n);
+    free(in);
+    free(got);
 }
 
 /* One plain TCP lifecycle after another, for counting syscalls (scripts/count-syscalls.sh):
@@ -427,8 +389,8 @@ int main(int argc, char **argv)
     if (!strcmp(w, "upload")) bulk(SOCK_TYPE_TCP, (int)arg_ll("bulk", 0), NULL, 1);
     else if (!strcmp(w, "download")) bulk(SOCK_TYPE_TCP, (int)arg_ll("bulk", 0), NULL, 0);
     else if (!strcmp(w, "pingpong") || !strcmp(w, "pingpong_1cpu")) pingpong();
-    else if (!strcmp(w, "fanout")) fanout();
-    else if (!strcmp(w, "fanout_held")) fanout_held();
+    else if (!strcmp(w, "fanout")) fanout_run(0);
+    else if (!strcmp(w, "fanout_held")) fanout_run(1);
     else if (!strcmp(w, "lifecycle")) lifecycle();
     else if (!strcmp(w, "udp")) udp();
     else if (!strcmp(w, "scaling")) scaling();

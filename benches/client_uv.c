@@ -230,6 +230,25 @@ static void f_closed(uv_handle_t *h)
     }
 }
 
+/* fanout: all connections started at once, each closed as soon as its echo is back.
+ * fanout_held (f_held): at most f_cwin connects in flight; a connection whose echo is complete
+ * stays open until all n have theirs, then all are closed. */
+static long f_started, f_echoed, f_cwin;
+static int f_held;
+static struct fconn *f_conns;
+static void f_connect(uv_connect_t *req, int status);
+
+static void f_start_more(void)
+{
+    for (; f_started < f_n && f_started - f_connected < f_cwin; f_started++) {
+        struct fconn *c = &f_conns[f_started];
+        c->i = f_started;
+        c->tcp.data = c->creq.data = c;
+        CHECK(uv_tcp_init(loop, &c->tcp));
+        CHECK(uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr_echo, f_connect));
+    }
+}
+
 static void f_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
@@ -239,7 +258,14 @@ static void f_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->got += (int)nread;
     if (c->got < MSG_LEN) return;
     if (memcmp(c->in, c->out, MSG_LEN) != 0) fail("echo %ld differs", c->i);
-    uv_close((uv_handle_t *)&c->tcp, f_closed);
+    f_echoed++;
+    if (!f_held) {
+        uv_close((uv_handle_t *)&c->tcp, f_closed);
+        return;
+    }
+    uv_read_stop(s); /* held open, nothing more to read (libuv would offer an empty buffer) */
+    if (f_echoed == f_n)
+        for (long i = 0; i < f_n; i++) uv_close((uv_handle_t *)&f_conns[i].tcp, f_closed);
 }
 
 static void f_written(uv_write_t *req, int status)
@@ -252,85 +278,31 @@ static void f_connect(uv_connect_t *req, int status)
 {
     struct fconn *c = req->data;
     if (status < 0) fail("connect %ld: %s", c->i, uv_strerror(status));
+    f_connected++;
     CHECK(uv_read_start((uv_stream_t *)&c->tcp, f_alloc, f_read));
     msg_make(c->out, (uint64_t)c->i);
     uv_buf_t b = uv_buf_init((char *)c->out, MSG_LEN);
     CHECK(uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, f_written));
+    f_start_more();
 }
 
-static void fanout(void)
+static void fanout_run(int held)
 {
     f_n = (long)arg_ll("conns", 10000);
-    struct fconn *c = calloc((size_t)f_n, sizeof *c);
+    f_held = held;
+    f_cwin = held ? (long)arg_ll("cwin", 1000) : f_n;
+    f_conns = calloc((size_t)f_n, sizeof *f_conns);
     uint64_t t0 = now_ns();
-    for (long i = 0; i < f_n; i++) {
-        c[i].i = i;
-        c[i].tcp.data = c[i].creq.data = &c[i];
-        CHECK(uv_tcp_init(loop, &c[i].tcp));
-        CHECK(uv_tcp_connect(&c[i].creq, &c[i].tcp, (struct sockaddr *)&addr_echo, f_connect));
-    }
+    f_start_more();
     run_until_stopped();
     if (f_done != f_n) fail("only %ld of %ld connections finished", f_done, f_n);
     double s = (double)(f_t1 - t0) / 1e9;
-    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)f_n / s,
-           status_kb("VmHWM"), f_n);
-}
-
-/* Fan-out, all connections held open: at most cwin connects in flight; a connection whose echo
- * is complete stays open until all n have theirs, then all are closed. */
-static long h_started, h_echoed, h_cwin;
-static struct fconn *h_conns;
-static void h_connect(uv_connect_t *req, int status);
-
-static void h_start_more(void)
-{
-    for (; h_started < f_n && h_started - f_connected < h_cwin; h_started++) {
-        struct fconn *c = &h_conns[h_started];
-        c->i = h_started;
-        c->tcp.data = c->creq.data = c;
-        CHECK(uv_tcp_init(loop, &c->tcp));
-        CHECK(uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr_echo, h_connect));
-    }
-}
-
-static void h_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    (void)buf;
-    struct fconn *c = s->data;
-    if (nread == 0) return;
-    if (nread < 0) fail("read %ld: %s", c->i, uv_strerror((int)nread));
-    c->got += (int)nread;
-    if (c->got < MSG_LEN) return;
-    if (memcmp(c->in, c->out, MSG_LEN) != 0) fail("echo %ld differs", c->i);
-    uv_read_stop(s); /* held open, nothing more to read (libuv would offer an empty buffer) */
-    if (++h_echoed < f_n) return;
-    for (long i = 0; i < f_n; i++) uv_close((uv_handle_t *)&h_conns[i].tcp, f_closed);
-}
-
-static void h_connect(uv_connect_t *req, int status)
-{
-    struct fconn *c = req->data;
-    if (status < 0) fail("connect %ld: %s", c->i, uv_strerror(status));
-    f_connected++;
-    CHECK(uv_read_start((uv_stream_t *)&c->tcp, f_alloc, h_read));
-    msg_make(c->out, (uint64_t)c->i);
-    uv_buf_t b = uv_buf_init((char *)c->out, MSG_LEN);
-    CHECK(uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, f_written));
-    h_start_more();
-}
-
-static void fanout_held(void)
-{
-    f_n = (long)arg_ll("conns", 10000);
-    h_cwin = (long)arg_ll("cwin", 1000);
-    h_conns = calloc((size_t)f_n, sizeof *h_conns);
-    uint64_t t0 = now_ns();
-    h_start_more();
-    run_until_stopped();
-    if (f_done != f_n) fail("only %ld of %ld connections finished", f_done, f_n);
-    double s = (double)(f_t1 - t0) / 1e9;
-    result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)f_n / s,
-           status_kb("VmHWM"), f_n, h_cwin);
+    if (held)
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s,
+               (double)f_n / s, status_kb("VmHWM"), f_n, f_cwin);
+    else
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)f_n / s,
+               status_kb("VmHWM"), f_n);
 }
 
 static void idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -452,8 +424,8 @@ int main(int argc, char **argv)
     if (!strcmp(w, "upload")) bulk(1);
     else if (!strcmp(w, "download")) bulk(0);
     else if (!strcmp(w, "pingpong") || !strcmp(w, "pingpong_1cpu")) pingpong();
-    else if (!strcmp(w, "fanout")) fanout();
-    else if (!strcmp(w, "fanout_held")) fanout_held();
+    else if (!strcmp(w, "fanout")) fanout_run(0);
+    else if (!strcmp(w, "fanout_held")) fanout_run(1);
     else if (!strcmp(w, "udp")) udp();
     else if (!strcmp(w, "scaling")) scaling();
     else fail("unknown workload for libuv");
