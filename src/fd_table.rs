@@ -64,11 +64,18 @@ mod tests {
             rlim_max: 0,
         };
         // SAFETY: a writable rlimit.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
         let sockets = 3000;
         reserve(sockets, file.as_raw_fd());
         let expected = ((sockets + MARGIN) as u64).min(limit.rlim_cur) as usize;
-        assert!(fd_slots() >= expected, "{} slots, {expected} wanted", fd_slots());
+        assert!(
+            fd_slots() >= expected,
+            "{} slots, {expected} wanted",
+            fd_slots()
+        );
         assert_eq!(open(), before, "the probe descriptor was closed again");
     }
 }

@@ -34,7 +34,7 @@ use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
 #[cfg(loom)]
 use loom::sync::{Condvar, Mutex, MutexGuard};
 use std::sync::TryLockError;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 #[cfg(not(loom))]
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
 #[cfg(not(loom))]
@@ -356,14 +356,14 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
         let Some(seat) = self.seat.as_deref_mut() else {
             return Ok(false);
         };
-        self.poller.in_poll.store(true, SeqCst);
+        self.poller.in_poll.store(true, Relaxed); // ordered by the fence below
         fence(SeqCst);
         if stop() {
-            self.poller.in_poll.store(false, SeqCst);
+            self.poller.in_poll.store(false, Relaxed);
             return Ok(false);
         }
         let polled = seat.poll(timeout());
-        self.poller.in_poll.store(false, SeqCst);
+        self.poller.in_poll.store(false, Relaxed);
         match polled {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
@@ -424,13 +424,18 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
                 Err(_) => return Err(PopError::Closed),
             }
             self.dispatch(dispatch);
+            // Usually what was dispatched posted the message: take it without the store and
+            // fence that announcing another poll costs.
+            if let taken @ (Ok(Some(_)) | Err(_)) = ring.pop(Some(Duration::ZERO)) {
+                return taken;
+            }
         }
     }
 }
 
 impl<S: Source, W: Wake> Drop for Lead<'_, S, W> {
     fn drop(&mut self) {
-        self.poller.leader.store(NOBODY, SeqCst);
+        self.poller.leader.store(NOBODY, Relaxed); // ordered by the fence below
         fence(SeqCst);
         drop(self.seat.take());
         // Counted after the release: a follower that failed to take the seat sees it.
