@@ -2,7 +2,7 @@
 //! decrypting into the receive buffer, and close_notify. `socket.rs` calls these where a
 //! plain TCP socket would write or read directly; `tls.rs` owns the rustls connection itself.
 
-use super::{Cx, ReadUntil, State};
+use super::{Acks, Conn, Cx, ReadUntil, State, Stream};
 use crate::codes::*;
 use crate::errno::code_of;
 use crate::os_socket::{self, Io};
@@ -18,12 +18,20 @@ const TLS_VERDICT_WAIT: Duration = Duration::from_millis(500);
 impl State {
     /// Drives the TLS handshake as far as the kernel allows; posts CONN_CNF when it ends.
     pub(super) fn tls_handshake(&mut self, cx: &Cx<'_>) {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+        let (
+            Io::Tcp(tcp),
+            Conn::Stream(Stream {
+                tls: Some(tls),
+                acks,
+                ..
+            }),
+        ) = (&mut self.io, &mut self.conn)
+        else {
             return;
         };
         let outcome = loop {
             match tls.write_out(&mut os_socket::NoSignal(tcp)) {
-                Ok((n, _)) => self.written_total += n as u64,
+                Ok((n, _)) => count_written(acks, n),
                 Err(e) => break Err(code_of(&e)),
             }
             if !tls.is_handshaking() && !tls.awaiting_verdict {
@@ -58,12 +66,20 @@ impl State {
     /// once all records holding its plaintext are with the kernel.
     pub(super) fn flush_tls(&mut self, cx: &Cx<'_>) {
         loop {
-            let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+            let (
+                Io::Tcp(tcp),
+                Conn::Stream(Stream {
+                    tls: Some(tls),
+                    acks,
+                    ..
+                }),
+            ) = (&mut self.io, &mut self.conn)
+            else {
                 return;
             };
             match tls.write_out(&mut os_socket::NoSignal(tcp)) {
                 Ok((n, all_out)) => {
-                    self.written_total += n as u64;
+                    count_written(acks, n);
                     if !all_out {
                         return; // the writable event brings us back
                     }
@@ -83,7 +99,7 @@ impl State {
             };
             front.off += n;
             self.queued_bytes -= n;
-            self.stats.bytes_sent += n as u64;
+            self.bytes_sent += n as u64;
             if front.off == front.data.len() {
                 tls.unflushed.push_back(front.total);
                 if let Some(req) = self.sendq.pop_front() {
@@ -99,12 +115,20 @@ impl State {
 
     /// Moves decrypted bytes into the receive buffer, reading records only while it has room.
     pub(super) fn read_tls(&mut self, cx: &Cx<'_>) {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+        let (
+            Io::Tcp(tcp),
+            Conn::Stream(Stream {
+                tls: Some(tls),
+                buf,
+                ..
+            }),
+        ) = (&mut self.io, &mut self.conn)
+        else {
             return;
         };
         let end = loop {
             // Drain what rustls has decrypted before asking the kernel for more.
-            let spare = self.stream_buf.spare();
+            let spare = buf.spare();
             if spare.is_empty() {
                 log::debug!(target: "socketcore",
                     "socket {}: receive buffer full, reading paused until sock_recv", cx.sock.id);
@@ -114,9 +138,9 @@ impl State {
             match tls.read_plain(spare) {
                 Ok(0) => break Ok(SOCK_ERR_OK), // close_notify
                 Ok(n) => {
-                    self.stream_buf.commit(n);
+                    buf.commit(n);
                     self.unannounced += n;
-                    self.stats.bytes_received += n as u64;
+                    self.bytes_received += n as u64;
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -125,7 +149,7 @@ impl State {
             }
             match tls.read_records(tcp) {
                 Ok(Records::WouldBlock) => {
-                    self.stream_buf.release_if_empty();
+                    buf.release_if_empty();
                     return;
                 }
                 Ok(Records::Processed | Records::Eof) => {
@@ -155,7 +179,9 @@ impl State {
 
     /// Sends close_notify (once) and pushes out what is pending; true when all of it is out.
     pub(super) fn tls_close_notify(&mut self, cx: &Cx<'_>) -> bool {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+        let (Io::Tcp(tcp), Conn::Stream(Stream { tls: Some(tls), .. })) =
+            (&mut self.io, &mut self.conn)
+        else {
             return true;
         };
         if !tls.close_notify_sent {
@@ -169,5 +195,12 @@ impl State {
                 false
             }
         }
+    }
+}
+
+/// Records handed to the kernel count for `send_cnf_on_ack` like plain TCP writes.
+fn count_written(acks: &mut Option<Box<Acks>>, n: usize) {
+    if let Some(a) = acks {
+        a.written_total += n as u64;
     }
 }
