@@ -5,9 +5,10 @@ use crate::codes::SOCK_ERR_EARG;
 use crate::constants::*;
 use crate::ffi::ConnOpts;
 use std::ffi::c_int;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ConnConfig {
     pub rcv_buf: usize,
     pub snd_buf: usize,
@@ -78,6 +79,20 @@ impl ConnConfig {
     }
 }
 
+impl ConnConfig {
+    /// The settings as sockets hold them: every socket opened with the default options shares
+    /// one copy (most do), the others own theirs.
+    pub(crate) fn shared(self) -> Arc<ConnConfig> {
+        static DEFAULT: OnceLock<Option<Arc<ConnConfig>>> = OnceLock::new();
+        let default =
+            DEFAULT.get_or_init(|| ConnConfig::new(&ConnOpts::default()).ok().map(Arc::new));
+        match default {
+            Some(d) if **d == self => d.clone(),
+            _ => Arc::new(self),
+        }
+    }
+}
+
 /// "h2,http/1.1" into its protocol names; each 1 to 255 bytes. Empty text: none.
 fn parse_alpn(text: &[u8]) -> Result<Vec<Vec<u8>>, c_int> {
     if text.is_empty() {
@@ -106,6 +121,16 @@ mod tests {
         assert_eq!(c.tls_verify, SOCK_TLS_VERIFY_FULL);
         assert_eq!(c.attempt_delay, ms(SOCK_DEFAULT_ATTEMPT_DELAY_MS));
         assert!(c.alpn.is_empty() && !c.send_cnf_on_ack);
+        let shared = ConnConfig::new(&ConnOpts::default()).unwrap().shared();
+        assert!(Arc::ptr_eq(&shared, &c.clone().shared()));
+        let own = ConnOpts {
+            max_sends: 3,
+            ..ConnOpts::default()
+        };
+        assert!(!Arc::ptr_eq(
+            &shared,
+            &ConnConfig::new(&own).unwrap().shared()
+        ));
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub(crate) struct SockOpts {
 }
 
 impl SockOpts {
+    /// No options (for a static).
+    pub(crate) const fn none() -> Self {
+        SockOpts { values: Vec::new() }
+    }
+
     pub(crate) fn remember(&mut self, opt: Opt, value: c_int) {
         self.values.retain(|(o, _)| *o != opt);
         self.values.push((opt, value));

@@ -3,7 +3,7 @@
 //! A datagram socket has no flow control to hold the sender, so datagrams beyond the bounds
 //! are dropped and counted.
 
-use super::{ReadUntil, State};
+use super::{Conn, ReadUntil, State};
 use crate::errno::code_of;
 use crate::os_socket::{self, Io};
 use std::cell::RefCell;
@@ -52,30 +52,36 @@ impl State {
     }
 
     fn keep_datagram(&mut self, datagram: &[u8], bound: usize) {
+        let Conn::Datagram(d) = &mut self.conn else {
+            return;
+        };
         let n = datagram.len();
-        if self.datagram_bytes + n > bound || self.datagrams.len() >= MAX_DATAGRAMS {
-            self.stats.datagrams_dropped += 1;
+        if d.bytes + n > bound || d.queue.len() >= MAX_DATAGRAMS {
+            d.dropped += 1;
             log::debug!(target: "socketcore",
                 "datagram of {n} bytes dropped: the receive queue is full ({} dropped so far)",
-                self.stats.datagrams_dropped);
+                d.dropped);
         } else {
-            self.datagrams.push_back(datagram.to_vec());
-            self.datagram_bytes += n;
+            d.queue.push_back(datagram.to_vec());
+            d.bytes += n;
             self.unannounced += 1;
-            self.stats.bytes_received += n as u64;
+            self.bytes_received += n as u64;
         }
     }
 
     /// Moves the oldest datagram into `out` (cut to its length); 0 when none is queued.
     pub(super) fn take_datagram(&mut self, out: &mut [u8]) -> usize {
-        let announced = self.datagrams.len() - self.unannounced;
-        let Some(d) = self.datagrams.pop_front() else {
+        let Conn::Datagram(queue) = &mut self.conn else {
+            return 0;
+        };
+        let announced = queue.queue.len() - self.unannounced;
+        let Some(d) = queue.queue.pop_front() else {
             return 0;
         };
         if announced == 0 {
             self.unannounced -= 1;
         }
-        self.datagram_bytes -= d.len();
+        queue.bytes -= d.len();
         let n = d.len().min(out.len());
         out[..n].copy_from_slice(&d[..n]);
         n

@@ -12,12 +12,13 @@
 //! All attempts share the socket's poll token; a readiness event makes us look at each of them
 //! (at most `MAX_ADDRESSES` sockets, only while connecting).
 
-use super::{Cx, Phase, ReadUntil, Readiness, State, register};
+use super::{Conn, Cx, Pace, Phase, ReadUntil, Readiness, State, Stream, register};
+use crate::bytering::ByteRing;
 use crate::codes::*;
 use crate::errno::code_of;
 use crate::os_socket::{self, Io, Transport};
 use crate::timers::TimerKind;
-use crate::tls::TlsConn;
+use crate::tls::{TlsConn, TlsSetup};
 use mio::Interest;
 use std::collections::VecDeque;
 use std::io;
@@ -53,8 +54,12 @@ pub(crate) fn interleave(addrs: Vec<SocketAddr>) -> VecDeque<SocketAddr> {
 impl State {
     /// Starts connecting a stream to `addrs` (the resolver's order).
     pub(super) fn begin_attempts(&mut self, cx: &Cx<'_>, addrs: Vec<SocketAddr>) {
-        self.addrs = interleave(addrs);
-        self.connect_error = SOCK_ERR_EDNS;
+        if let Conn::Connecting(c) = &mut self.conn {
+            // Every attempt takes an address: room for all at once, no more.
+            c.attempts = Vec::with_capacity(addrs.len());
+            c.addrs = interleave(addrs).into_iter().rev().collect();
+            c.error = SOCK_ERR_EDNS;
+        }
         self.phase = Phase::Connecting;
         self.start_attempt(cx);
     }
@@ -62,7 +67,10 @@ impl State {
     /// An option set while connecting reaches every attempt's socket too: a literal address is
     /// connected inside `sock_conn`, before the caller's `sock_setopt` calls that follow it.
     pub(super) fn apply_to_attempts(&self, opt: crate::options::Opt, value: i32) -> io::Result<()> {
-        for attempt in &self.attempts {
+        let Conn::Connecting(c) = &self.conn else {
+            return Ok(());
+        };
+        for attempt in &c.attempts {
             if let Some(sock) = attempt.io.sock_ref() {
                 crate::options::apply(&sock, opt, value)?;
             }
@@ -70,44 +78,51 @@ impl State {
         Ok(())
     }
 
-    fn sequential(cx: &Cx<'_>) -> bool {
-        cx.sock.cfg.local_port != 0
-    }
-
     /// Opens the next address that can be opened and schedules the one after it. Fails the
     /// connect when nothing is left to try and no attempt is running.
     fn start_attempt(&mut self, cx: &Cx<'_>) {
-        while let Some(addr) = self.addrs.pop_front() {
-            let opened =
-                os_socket::open(Transport::Stream, addr, cx.sock.cfg.local_port, &self.opts)
-                    .and_then(|io| register(cx, io, Interest::READABLE | Interest::WRITABLE));
+        let Conn::Connecting(c) = &mut self.conn else {
+            return;
+        };
+        while let Some(addr) = c.addrs.pop() {
+            if c.addrs.is_empty() {
+                c.addrs = Vec::new(); // gives the list back while the connect goes on
+            }
+            let opened = os_socket::open(Transport::Stream, addr, cx.sock.cfg.local_port, c.opts())
+                .and_then(|io| register(cx, io, Interest::READABLE | Interest::WRITABLE));
             match opened {
                 Ok(io) => {
-                    self.attempts_opened += 1;
+                    c.attempts_opened += 1;
                     let now = Instant::now();
-                    let give_up_at = if Self::sequential(cx) {
-                        let left = self.connect_deadline.saturating_duration_since(now);
-                        let share = left / (self.addrs.len() as u32 + 1);
-                        (!self.addrs.is_empty()).then(|| {
-                            cx.arm(TimerKind::NextAttempt, share);
-                            now + share
-                        })
-                    } else {
-                        if !self.addrs.is_empty() {
-                            self.next_attempt_at = Some(now + cx.sock.cfg.attempt_delay);
-                            cx.arm(TimerKind::NextAttempt, cx.sock.cfg.attempt_delay);
+                    let give_up_at = match &mut c.pace {
+                        Pace::Sequential { deadline } => {
+                            let left = deadline.saturating_duration_since(now);
+                            let share = left / (c.addrs.len() as u32 + 1);
+                            (!c.addrs.is_empty()).then(|| {
+                                cx.arm(TimerKind::NextAttempt, share);
+                                now + share
+                            })
                         }
-                        None
+                        Pace::Staggered { next_at } => {
+                            if !c.addrs.is_empty() {
+                                *next_at = Some(now + cx.sock.cfg.attempt_delay);
+                                cx.arm(TimerKind::NextAttempt, cx.sock.cfg.attempt_delay);
+                            }
+                            None
+                        }
                     };
-                    self.attempts.push(Attempt { io, give_up_at });
+                    c.attempts.push(Attempt { io, give_up_at });
                     return;
                 }
-                Err(e) => self.connect_error = code_of(&e),
+                Err(e) => c.error = code_of(&e),
             }
         }
-        self.next_attempt_at = None;
-        if self.attempts.is_empty() {
-            self.fail_connect(cx, self.connect_error);
+        if let Pace::Staggered { next_at } = &mut c.pace {
+            *next_at = None;
+        }
+        if c.attempts.is_empty() {
+            let code = c.error;
+            self.fail_connect(cx, code);
         }
     }
 
@@ -116,48 +131,57 @@ impl State {
         if self.phase != Phase::Connecting || self.io.is_some() {
             return;
         }
+        let Conn::Connecting(c) = &mut self.conn else {
+            return;
+        };
         let now = Instant::now();
-        if Self::sequential(cx) {
-            let before = self.attempts.len();
-            self.attempts
-                .retain(|a| a.give_up_at.is_none_or(|at| now < at));
-            if self.attempts.len() < before {
-                self.connect_error = SOCK_ERR_ETIMEOUT;
-                self.start_attempt(cx);
+        match &mut c.pace {
+            Pace::Sequential { .. } => {
+                let before = c.attempts.len();
+                c.attempts
+                    .retain(|a| a.give_up_at.is_none_or(|at| now < at));
+                if c.attempts.len() < before {
+                    c.error = SOCK_ERR_ETIMEOUT;
+                    self.start_attempt(cx);
+                }
             }
-        } else if self.next_attempt_at.is_some_and(|at| at <= now) {
             // An earlier timer whose attempt failed and was replaced at once is stale: the
             // replacement armed its own.
-            self.next_attempt_at = None;
-            self.start_attempt(cx);
+            Pace::Staggered { next_at } if next_at.is_some_and(|at| at <= now) => {
+                *next_at = None;
+                self.start_attempt(cx);
+            }
+            Pace::Staggered { .. } => {}
         }
     }
 
     /// Looks at the attempts after a readiness event: the first connected one wins, failed
     /// ones make room for the next address at once.
     pub(super) fn check_attempts(&mut self, cx: &Cx<'_>, ready: Readiness) {
+        let Conn::Connecting(c) = &mut self.conn else {
+            return;
+        };
         // With the only socket ever registered under this token, the event is its own: on
         // Linux a connecting TCP socket reports EPOLLOUT without ERR, HUP or RDHUP only once
         // it is connected, so neither getsockopt(SO_ERROR) nor getpeername is needed, and
         // the event says whether there is anything to read yet. Errors, hang-ups, a peer that
         // connected and closed at once, and several attempts sharing the token (whose events
         // cannot be told apart) take the checked path below.
-        if self.attempts_opened == 1 && self.attempts.len() == 1 && ready.writable && !ready.closing
-        {
+        if c.attempts_opened == 1 && c.attempts.len() == 1 && ready.writable && !ready.closing {
             let read = ready.readable.then_some(ReadUntil::ShortRead);
             return self.won(cx, 0, read);
         }
         let mut failed = false;
         let mut i = 0;
-        while i < self.attempts.len() {
-            match connect_outcome(&self.attempts[i].io) {
+        while i < c.attempts.len() {
+            match connect_outcome(&c.attempts[i].io) {
                 Ok(false) => i += 1,
                 // Another attempt's event may have brought us here: read as far as the kernel
                 // goes rather than trust the event's flags.
                 Ok(true) => return self.won(cx, i, Some(ReadUntil::WouldBlock)),
                 Err(e) => {
-                    self.attempts.swap_remove(i);
-                    self.connect_error = code_of(&e);
+                    c.attempts.swap_remove(i);
+                    c.error = code_of(&e);
                     failed = true;
                 }
             }
@@ -167,26 +191,37 @@ impl State {
         }
     }
 
-    /// Attempt `i` connected: it becomes the socket's `io` and the others are closed. `read`:
-    /// how far to read the new connection at once (None: the event said nothing is readable;
-    /// anything arriving later raises its own edge).
+    /// Attempt `i` connected: it becomes the socket's `io`, the others are closed, and what
+    /// connecting needed is dropped. `read`: how far to read the new connection at once
+    /// (None: the event said nothing is readable; anything arriving later raises its own edge).
     fn won(&mut self, cx: &Cx<'_>, i: usize, read: Option<ReadUntil>) {
-        let winner = self.attempts.swap_remove(i);
-        self.attempts.clear(); // closes the losers
-        self.addrs.clear();
-        self.next_attempt_at = None;
-        self.io = winner.io;
+        if !matches!(self.conn, Conn::Connecting(_)) {
+            return;
+        }
+        let stream = Conn::Stream(Stream {
+            buf: ByteRing::new(cx.sock.cfg.rcv_buf),
+            tls: None,
+            acks: cx.sock.cfg.send_cnf_on_ack.then(Box::default),
+        });
+        let Conn::Connecting(mut c) = std::mem::replace(&mut self.conn, stream) else {
+            return;
+        };
+        self.io = c.attempts.swap_remove(i).io;
         self.write_interest = true;
-        self.connected(cx, read);
+        let tls = c.tls.take();
+        drop(c); // closes the losers
+        self.connected(cx, read, tls);
     }
 
     /// The stream is connected: TLS starts its handshake, TCP is open.
-    fn connected(&mut self, cx: &Cx<'_>, read: Option<ReadUntil>) {
-        match &cx.sock.tls {
+    fn connected(&mut self, cx: &Cx<'_>, read: Option<ReadUntil>, tls: Option<Box<TlsSetup>>) {
+        match tls {
             None => self.opened(cx, read),
-            Some(setup) => match TlsConn::new(setup) {
+            Some(setup) => match TlsConn::new(&setup) {
                 Ok(tls) => {
-                    self.tls = Some(Box::new(tls));
+                    if let Conn::Stream(s) = &mut self.conn {
+                        s.tls = Some(Box::new(tls));
+                    }
                     self.tls_handshake(cx);
                 }
                 Err(code) => self.fail_connect(cx, code),

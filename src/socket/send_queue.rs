@@ -3,13 +3,14 @@
 //! with `writev` on the writable event, and confirming each send with its SEND_CNF, at once or
 //! (`send_cnf_on_ack`) once the peer has acknowledged its last byte.
 
-use super::{Cx, Phase, State};
+use super::{Conn, Cx, Phase, State, Stream};
 use crate::codes::*;
 use crate::constants::*;
 use crate::errno::code_of;
 use crate::os_socket::{self, Io};
 use crate::send_buffers;
 use crate::timers::TimerKind;
+use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::time::Duration;
 
@@ -25,6 +26,46 @@ pub(super) struct SendReq {
     pub total: usize,
 }
 
+/// Sends waiting for the kernel, oldest first; the queue is made when a send first waits, as
+/// most sockets never queue one.
+#[derive(Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "one word in every socket instead of four while nothing waits"
+)]
+pub(super) struct SendQueue(Option<Box<VecDeque<SendReq>>>);
+
+impl SendQueue {
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|q| q.is_empty())
+    }
+
+    pub fn push_back(&mut self, req: SendReq) {
+        self.0.get_or_insert_default().push_back(req);
+    }
+
+    pub fn front(&self) -> Option<&SendReq> {
+        self.0.as_ref()?.front()
+    }
+
+    pub fn front_mut(&mut self) -> Option<&mut SendReq> {
+        self.0.as_mut()?.front_mut()
+    }
+
+    pub fn pop_front(&mut self) -> Option<SendReq> {
+        self.0.as_mut()?.pop_front()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &SendReq> {
+        self.0.iter().flat_map(|q| q.iter())
+    }
+
+    /// Empties the queue, handing its sends out oldest first.
+    pub fn take(&mut self) -> impl Iterator<Item = SendReq> + use<> {
+        self.0.take().into_iter().flat_map(|q| *q)
+    }
+}
+
 /// A finished send in `send_cnf_on_ack` mode, waiting for the peer's acknowledgement.
 pub(super) struct AckWait {
     pub end: u64,
@@ -33,7 +74,7 @@ pub(super) struct AckWait {
 
 impl State {
     pub(super) fn enqueue(&mut self, cx: &Cx<'_>, data: &[u8]) {
-        if self.tls.is_some() {
+        if self.tls().is_some() {
             // rustls copies the plaintext when it encrypts; queue it and pump at once.
             self.sendq.push_back(SendReq {
                 data: send_buffers::copy_of(data),
@@ -101,19 +142,20 @@ impl State {
     }
 
     pub(super) fn written(&mut self, n: usize) {
-        self.stats.bytes_sent += n as u64;
-        self.written_total += n as u64;
+        self.bytes_sent += n as u64;
+        if let Some(a) = self.acks() {
+            a.written_total += n as u64;
+        }
     }
 
     /// A send's bytes are all with the kernel.
     pub(super) fn completed(&mut self, cx: &Cx<'_>, total: usize) {
-        if cx.sock.cfg.send_cnf_on_ack && self.io_is_tcp() {
-            self.acks.push_back(AckWait {
-                end: self.written_total,
-                total,
-            });
-        } else {
-            cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, total);
+        match self.acks() {
+            Some(a) => {
+                let end = a.written_total;
+                a.waiting.push_back(AckWait { end, total });
+            }
+            None => cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, total),
         }
     }
 
@@ -130,7 +172,7 @@ impl State {
 
     /// Hands queued sends to the kernel until it pushes back.
     pub(super) fn flush(&mut self, cx: &Cx<'_>) {
-        if self.tls.is_some() {
+        if self.tls().is_some() {
             return self.flush_tls(cx);
         }
         while !self.sendq.is_empty() {
@@ -139,15 +181,15 @@ impl State {
                 Io::Tcp(s) => {
                     let mut slices = [IoSlice::new(&[]); WRITEV_MAX];
                     let mut count = 0;
-                    for (slot, req) in slices.iter_mut().zip(&self.sendq) {
+                    for (slot, req) in slices.iter_mut().zip(self.sendq.iter()) {
                         *slot = IoSlice::new(&req.data[req.off..]);
                         offered += slot.len();
                         count += 1;
                     }
                     os_socket::NoSignal(s).write_vectored(&slices[..count])
                 }
-                Io::Udp(s) => s.send(&self.sendq[0].data),
-                Io::Raw(s) => s.send(&self.sendq[0].data),
+                Io::Udp(s) => s.send(self.sendq.front().map_or(&[][..], |r| &r.data)),
+                Io::Raw(s) => s.send(self.sendq.front().map_or(&[][..], |r| &r.data)),
                 Io::None => return,
             };
             match result {
@@ -203,22 +245,24 @@ impl State {
     /// `send_cnf_on_ack`: confirm the sends the peer has acknowledged; look again soon if some
     /// are still waiting.
     pub(super) fn check_acks(&mut self, cx: &Cx<'_>) {
-        if self.acks.is_empty() {
+        if self.acks().is_none_or(|a| a.waiting.is_empty()) {
             return;
         }
         let unacked = match self.io.unacked_bytes() {
             Ok(n) => n,
             Err(e) => return self.fail(cx, code_of(&e)),
         };
-        let acked = self.written_total - unacked.min(self.written_total);
-        while self.acks.front().is_some_and(|w| w.end <= acked) {
-            if let Some(w) = self.acks.pop_front() {
-                cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, w.total);
+        if let Conn::Stream(Stream { acks: Some(a), .. }) = &mut self.conn {
+            let acked = a.written_total - unacked.min(a.written_total);
+            while a.waiting.front().is_some_and(|w| w.end <= acked) {
+                if let Some(w) = a.waiting.pop_front() {
+                    cx.post(MSG_SOCK_SEND_CNF, SOCK_ERR_OK, 0, w.total);
+                }
             }
-        }
-        if !self.acks.is_empty() && !self.ack_timer_armed {
-            self.ack_timer_armed = true;
-            cx.arm(TimerKind::AckPoll, ACK_POLL);
+            if !a.waiting.is_empty() && !a.timer_armed {
+                a.timer_armed = true;
+                cx.arm(TimerKind::AckPoll, ACK_POLL);
+            }
         }
         self.close_if_flushed(cx);
     }

@@ -1,13 +1,16 @@
 //! The TLS side of a stream socket's state machine: the handshake, encrypting queued sends,
-//! decrypting into the receive buffer, and close_notify. `socket.rs` calls these where a
-//! plain TCP socket would write or read directly; `tls.rs` owns the rustls connection itself.
+//! decrypting into the receive buffer, and close_notify. `send_queue.rs` and `read.rs` call
+//! these where a plain TCP socket would write or read directly; `tls.rs` owns the rustls connection itself.
 
-use super::{Cx, ReadUntil, State};
+use super::read::pause_reading;
+use super::{Acks, Conn, Cx, ReadUntil, State, Stream};
+use crate::bytering::ByteRing;
 use crate::codes::*;
 use crate::errno::code_of;
 use crate::os_socket::{self, Io};
 use crate::timers::TimerKind;
-use crate::tls::Records;
+use crate::tls::{Records, TlsConn};
+use mio::net::TcpStream;
 use std::io;
 use std::time::Duration;
 
@@ -18,12 +21,12 @@ const TLS_VERDICT_WAIT: Duration = Duration::from_millis(500);
 impl State {
     /// Drives the TLS handshake as far as the kernel allows; posts CONN_CNF when it ends.
     pub(super) fn tls_handshake(&mut self, cx: &Cx<'_>) {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+        let Some((tcp, tls, _, acks)) = tls_parts(&mut self.io, &mut self.conn) else {
             return;
         };
         let outcome = loop {
             match tls.write_out(&mut os_socket::NoSignal(tcp)) {
-                Ok((n, _)) => self.written_total += n as u64,
+                Ok((n, _)) => count_written(acks, n),
                 Err(e) => break Err(code_of(&e)),
             }
             if !tls.is_handshaking() && !tls.awaiting_verdict {
@@ -58,12 +61,12 @@ impl State {
     /// once all records holding its plaintext are with the kernel.
     pub(super) fn flush_tls(&mut self, cx: &Cx<'_>) {
         loop {
-            let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+            let Some((tcp, tls, _, acks)) = tls_parts(&mut self.io, &mut self.conn) else {
                 return;
             };
             match tls.write_out(&mut os_socket::NoSignal(tcp)) {
                 Ok((n, all_out)) => {
-                    self.written_total += n as u64;
+                    count_written(acks, n);
                     if !all_out {
                         return; // the writable event brings us back
                     }
@@ -83,7 +86,7 @@ impl State {
             };
             front.off += n;
             self.queued_bytes -= n;
-            self.stats.bytes_sent += n as u64;
+            self.bytes_sent += n as u64;
             if front.off == front.data.len() {
                 tls.unflushed.push_back(front.total);
                 if let Some(req) = self.sendq.pop_front() {
@@ -99,24 +102,21 @@ impl State {
 
     /// Moves decrypted bytes into the receive buffer, reading records only while it has room.
     pub(super) fn read_tls(&mut self, cx: &Cx<'_>) {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+        let Some((tcp, tls, buf, _)) = tls_parts(&mut self.io, &mut self.conn) else {
             return;
         };
         let end = loop {
             // Drain what rustls has decrypted before asking the kernel for more.
-            let spare = self.stream_buf.spare();
+            let spare = buf.spare();
             if spare.is_empty() {
-                log::debug!(target: "socketcore",
-                    "socket {}: receive buffer full, reading paused until sock_recv", cx.sock.id);
-                self.read_paused = true;
-                return;
+                return pause_reading(&mut self.read_paused, cx.sock.id);
             }
             match tls.read_plain(spare) {
                 Ok(0) => break Ok(SOCK_ERR_OK), // close_notify
                 Ok(n) => {
-                    self.stream_buf.commit(n);
+                    buf.commit(n);
                     self.unannounced += n;
-                    self.stats.bytes_received += n as u64;
+                    self.bytes_received += n as u64;
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -125,7 +125,7 @@ impl State {
             }
             match tls.read_records(tcp) {
                 Ok(Records::WouldBlock) => {
-                    self.stream_buf.release_if_empty();
+                    buf.release_if_empty();
                     return;
                 }
                 Ok(Records::Processed | Records::Eof) => {
@@ -155,7 +155,7 @@ impl State {
 
     /// Sends close_notify (once) and pushes out what is pending; true when all of it is out.
     pub(super) fn tls_close_notify(&mut self, cx: &Cx<'_>) -> bool {
-        let (Io::Tcp(tcp), Some(tls)) = (&mut self.io, &mut self.tls) else {
+        let Some((tcp, tls, _, _)) = tls_parts(&mut self.io, &mut self.conn) else {
             return true;
         };
         if !tls.close_notify_sent {
@@ -169,5 +169,36 @@ impl State {
                 false
             }
         }
+    }
+}
+
+/// The TCP socket, the TLS connection, the receive buffer and the ack tracking of a stream
+/// with TLS, borrowed apart from the rest of the state.
+fn tls_parts<'a>(
+    io: &'a mut Io,
+    conn: &'a mut Conn,
+) -> Option<(
+    &'a mut TcpStream,
+    &'a mut TlsConn,
+    &'a mut ByteRing,
+    &'a mut Option<Box<Acks>>,
+)> {
+    match (io, conn) {
+        (
+            Io::Tcp(tcp),
+            Conn::Stream(Stream {
+                tls: Some(tls),
+                buf,
+                acks,
+            }),
+        ) => Some((tcp, tls, buf, acks)),
+        _ => None,
+    }
+}
+
+/// Records handed to the kernel count for `send_cnf_on_ack` like plain TCP writes.
+fn count_written(acks: &mut Option<Box<Acks>>, n: usize) {
+    if let Some(a) = acks {
+        a.written_total += n as u64;
     }
 }

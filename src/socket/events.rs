@@ -1,0 +1,127 @@
+//! What the poll thread (and the resolver) drive: a resolver's answer, readiness, deadlines,
+//! a message taken from the ring, a caught fault.
+
+use super::{Conn, Phase, ReadUntil, Readiness, Sock};
+use crate::codes::*;
+use crate::constants::*;
+use crate::runtime::Shared;
+use crate::timers::TimerKind;
+use crate::types::sock_msg;
+use std::ffi::c_int;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+impl Sock {
+    /// The resolver's answer (or a literal address): start connecting.
+    pub(crate) fn start(&self, sh: &Shared, addrs: Result<Vec<SocketAddr>, c_int>) {
+        let _ = self.with(sh, |st, cx| {
+            if st.phase != Phase::Resolving {
+                return Ok(()); // cancelled by sock_close or timed out meanwhile
+            }
+            match addrs {
+                Ok(list) if self.kind.is_stream() => st.begin_attempts(cx, list),
+                Ok(list) => {
+                    log::debug!(target: "socketcore", "socket {}: addresses to try: {list:?}", self.id);
+                    if let Conn::Connecting(c) = &mut st.conn {
+                        c.addrs = list.into_iter().rev().collect();
+                    }
+                    st.connect_datagram(cx, SOCK_ERR_EDNS);
+                }
+                Err(code) => st.fail_connect(cx, code),
+            }
+            Ok(())
+        });
+    }
+
+    /// The socket's OS handle became ready.
+    pub(crate) fn on_ready(&self, sh: &Shared, ready: Readiness) {
+        let _ = self.with(sh, |st, cx| {
+            match st.phase {
+                Phase::Connecting if st.tls().is_some() => st.tls_handshake(cx),
+                Phase::Connecting => st.check_attempts(cx, ready),
+                Phase::Open | Phase::Closing => {
+                    if ready.writable {
+                        st.flush(cx);
+                    }
+                    if ready.readable {
+                        let until = if ready.closing {
+                            ReadUntil::WouldBlock
+                        } else {
+                            ReadUntil::ShortRead
+                        };
+                        st.read_some(cx, until);
+                    }
+                    st.check_acks(cx);
+                }
+                Phase::Resolving | Phase::Closed => {}
+            }
+            Ok(())
+        });
+    }
+
+    pub(crate) fn on_timer(&self, sh: &Shared, kind: TimerKind) {
+        let _ = self.with(sh, |st, cx| {
+            match kind {
+                TimerKind::Connect => {
+                    if matches!(st.phase, Phase::Resolving | Phase::Connecting) {
+                        st.fail_connect(cx, SOCK_ERR_ETIMEOUT);
+                    }
+                }
+                TimerKind::NextAttempt => st.on_attempt_timer(cx),
+                TimerKind::Close => {
+                    if st.phase == Phase::Closing {
+                        st.fail(cx, SOCK_ERR_ETIMEOUT);
+                    }
+                }
+                TimerKind::TlsVerdict => {
+                    if st.phase == Phase::Connecting && st.tls().is_some_and(|t| t.awaiting_verdict)
+                    {
+                        st.opened(cx, Some(ReadUntil::WouldBlock));
+                    }
+                }
+                TimerKind::AckPoll => {
+                    if let Some(a) = st.acks() {
+                        a.timer_armed = false;
+                    }
+                    st.check_acks(cx);
+                }
+                TimerKind::App => {} // application timers are not a socket's (app_timers.rs)
+            }
+            Ok(())
+        });
+    }
+
+    /// A message of this socket was taken from the ring.
+    pub(crate) fn on_taken(&self, sh: &Shared, msg: &sock_msg) {
+        let _ = self
+            .in_ring
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        match msg.id {
+            MSG_SOCK_SEND_CNF => {
+                let _ =
+                    self.sends_outstanding
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            }
+            MSG_SOCK_RECV_IND => {
+                let _ = self.with(sh, |st, cx| {
+                    st.recv_ind_queued = false;
+                    st.announce(cx);
+                    Ok(())
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Fails the socket after a fault was caught while handling it.
+    pub(crate) fn fault(&self, sh: &Shared) {
+        let _ = self.with(sh, |st, cx| {
+            match st.phase {
+                Phase::Resolving | Phase::Connecting => st.fail_connect(cx, SOCK_ERR_EPANIC),
+                Phase::Open | Phase::Closing => st.fail(cx, SOCK_ERR_EPANIC),
+                Phase::Closed => {}
+            }
+            Ok(())
+        });
+    }
+}
