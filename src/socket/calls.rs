@@ -63,7 +63,7 @@ impl Sock {
                 Conn::Datagram(_) => st.take_datagram(out),
                 Conn::Connecting(_) | Conn::Gone => 0,
             };
-            st.recv_ind_unread = false;
+            st.recv_ind.read();
             if st.read_paused && n > 0 {
                 st.read_paused = false;
                 st.read(cx); // gives the buffer back itself if the kernel has nothing more

@@ -104,7 +104,7 @@ impl Sock {
             }
             MSG_SOCK_RECV_IND => {
                 let _ = self.with(sh, |st, cx| {
-                    st.recv_ind_queued = false;
+                    st.recv_ind.taken();
                     st.announce(cx);
                     Ok(())
                 });

@@ -25,6 +25,40 @@ pub(super) enum Phase {
     Closed,
 }
 
+/// The bounds on what a socket announces (see the module's first lines): its RECV_IND, and its
+/// CLOSE_IND. A state that would break them cannot be written down: a new RECV_IND needs the
+/// last one both taken from the ring and answered by a `sock_recv`, and a CLOSE_IND comes once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum RecvInd {
+    /// None outstanding: the next may be posted.
+    #[default]
+    Free,
+    /// Posted; `taken`: out of the ring; `read`: `sock_recv` called since.
+    Posted { taken: bool, read: bool },
+}
+
+impl RecvInd {
+    fn mark(&mut self, taken: bool, read: bool) {
+        if let RecvInd::Posted { taken: t, read: r } = self {
+            *t |= taken;
+            *r |= read;
+            if *t && *r {
+                *self = RecvInd::Free;
+            }
+        }
+    }
+
+    /// Its RECV_IND was taken from the ring.
+    pub(super) fn taken(&mut self) {
+        self.mark(true, false);
+    }
+
+    /// The application called `sock_recv`.
+    pub(super) fn read(&mut self) {
+        self.mark(false, true);
+    }
+}
+
 impl State {
     /// UDP and RAW: the first address whose socket opens is the peer (a datagram connect
     /// only sets the default destination, so there is nothing to wait for).
@@ -145,7 +179,7 @@ impl State {
         if self.close_requested {
             return;
         }
-        if self.unannounced > 0 && !self.recv_ind_queued && !self.recv_ind_unread {
+        if self.unannounced > 0 && self.recv_ind == RecvInd::Free {
             let len = match &self.conn {
                 Conn::Datagram(d) => {
                     let first_new = d.queue.len() - self.unannounced;
@@ -154,8 +188,10 @@ impl State {
                 }
                 _ => std::mem::take(&mut self.unannounced),
             };
-            self.recv_ind_queued = true;
-            self.recv_ind_unread = true;
+            self.recv_ind = RecvInd::Posted {
+                taken: false,
+                read: false,
+            };
             cx.post(MSG_SOCK_RECV_IND, SOCK_ERR_OK, len, 0);
         }
         if let Some(code) = self.peer_end
@@ -171,4 +207,35 @@ impl State {
 /// The sentence for `code` without its NUL, for log lines.
 pub(super) fn said(code: c_int) -> &'static str {
     sentence(code).trim_end_matches('\0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecvInd;
+
+    /// The next RECV_IND waits until the last one is both taken and answered, in either order.
+    #[test]
+    fn recv_ind_frees_only_when_taken_and_read() {
+        for take_first in [true, false] {
+            let mut r = RecvInd::Posted {
+                taken: false,
+                read: false,
+            };
+            if take_first {
+                r.taken()
+            } else {
+                r.read()
+            }
+            assert_ne!(r, RecvInd::Free, "one of the two is not enough");
+            if take_first {
+                r.read()
+            } else {
+                r.taken()
+            }
+            assert_eq!(r, RecvInd::Free);
+        }
+        let mut free = RecvInd::Free;
+        free.read(); // a sock_recv with nothing announced changes nothing
+        assert_eq!(free, RecvInd::Free);
+    }
 }

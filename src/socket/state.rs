@@ -3,6 +3,7 @@
 
 use super::Phase;
 use super::happy_eyeballs::Attempt;
+use super::lifecycle::RecvInd;
 use super::send_queue::{AckWait, SendQueue};
 use crate::bytering::ByteRing;
 use crate::options::SockOpts;
@@ -25,10 +26,8 @@ pub(super) struct State {
     pub(super) driven: bool,
     pub(super) destroyed: bool,
     pub(super) close_requested: bool,
-    /// A RECV_IND is in the ring, not yet taken.
-    pub(super) recv_ind_queued: bool,
-    /// A RECV_IND was posted and `sock_recv` has not been called since.
-    pub(super) recv_ind_unread: bool,
+    /// The outstanding RECV_IND, if any (one at a time).
+    pub(super) recv_ind: RecvInd,
     /// The receive buffer filled up: the socket is not being read (flow control holds the peer).
     pub(super) read_paused: bool,
     /// The read side has ended (EOF or error): do not read again.
