@@ -223,11 +223,11 @@ fn an_idle_waiter_leaves_the_poll_thread_asleep_and_timers_still_fire() {
         woke <= 2,
         "the poll thread woke {woke} times in 1 s of idleness"
     );
-    // The idle waiter still serves timers and takes the message.
+    // Timers still fire (the poll thread keeps them) and reach the waiter in the seat.
     assert_eq!(sock_timer_start(9, 50), 1);
     let m = waiter.join().unwrap().expect("the waiter got a message");
     assert_eq!((m.id, m.socket_index), (MSG_TIMER, 9));
-    // Once it left, the poll thread drives the sockets again (nobody waits now).
+    // With nobody waiting and a host loop on sock_msg_fd, the poll thread drives the sockets.
     assert_eq!(send(id, b"ping"), 1);
     let fd = sock_msg_fd();
     let mut p = libc::pollfd {
