@@ -19,6 +19,7 @@ mod options;
 mod os_socket;
 mod poll_loop;
 mod poller;
+mod reactor;
 mod resolver;
 mod ring;
 mod runtime;

@@ -7,12 +7,13 @@ use crate::compat::Replies;
 use crate::constants::SOCK_DEFAULT_MAX_SOCKETS;
 use crate::poll_loop;
 use crate::poller::{Poller, Seat};
+use crate::reactor::Reactor;
 use crate::resolver::Resolver;
 use crate::ring::Ring;
 use crate::socket::Sock;
 use crate::table::Table;
-use crate::timers::{Timer, Timers};
-use mio::{Poll, Registry, Token, Waker};
+use crate::timers::Timers;
+use mio::{Poll, Token, Waker};
 use parking_lot::RwLock;
 use std::ffi::c_int;
 use std::os::fd::AsRawFd;
@@ -22,26 +23,27 @@ use std::thread::JoinHandle;
 
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 
+/// The running instance: what sockets work with (`Reactor`, reached through `Deref`) and what
+/// only the API and the poll loop need: the socket table, application timers, compatibility
+/// replies, the resolver.
 pub(crate) struct Shared {
-    pub ring: Ring,
+    reactor: Reactor,
     pub table: RwLock<Table<Sock>>,
-    pub timers: Timers,
     pub app_timers: AppTimers,
     pub replies: Replies,
-    pub registry: Registry,
     pub resolver: Resolver,
-    /// Who polls (see `poller.rs`).
-    pub poller: Poller,
     stopping: AtomicBool,
 }
 
-impl Shared {
-    pub(crate) fn add_timer(&self, timer: Timer) {
-        if self.timers.add(timer) {
-            self.poller.earlier_deadline(timer.at);
-        }
-    }
+impl std::ops::Deref for Shared {
+    type Target = Reactor;
 
+    fn deref(&self) -> &Reactor {
+        &self.reactor
+    }
+}
+
+impl Shared {
     pub(crate) fn lookup(&self, id: c_int) -> Option<Arc<Sock>> {
         self.table.read().get(id).cloned()
     }
@@ -92,14 +94,16 @@ fn start() -> std::io::Result<Runtime> {
     let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
     let registry = poll.registry().try_clone()?;
     let shared = Arc::new(Shared {
-        ring: Ring::default(),
+        reactor: Reactor {
+            ring: Ring::default(),
+            timers: Timers::default(),
+            registry,
+            poller: Poller::new(Seat::new(poll), waker),
+        },
         table: RwLock::new(Table::new(MAX_SOCKETS.load(Ordering::Relaxed))),
-        timers: Timers::default(),
         app_timers: AppTimers::default(),
         replies: Replies::default(),
-        registry,
         resolver: Resolver::default(),
-        poller: Poller::new(Seat::new(poll), waker),
         stopping: AtomicBool::new(false),
     });
     let sh = shared.clone();

@@ -1,4 +1,4 @@
-//! One socket: its handle (`Sock`), what it needs from the runtime (`Cx`), and the lock every
+//! One socket: its handle (`Sock`), what it needs from the reactor (`Cx`), and the lock every
 //! step runs under. Both the poll thread (readiness, timers) and API callers (send, recv,
 //! close) drive it, always under the socket's own lock, so the rules live in one place.
 //!
@@ -19,8 +19,8 @@ use crate::codes::*;
 use crate::conn_config::ConnConfig;
 use crate::constants::*;
 use crate::os_socket::{Io, Transport};
+use crate::reactor::Reactor;
 use crate::ring::Entry;
-use crate::runtime::Shared;
 use crate::timers::{Timer, TimerKind};
 use crate::tls::TlsSetup;
 use crate::types::sock_msg;
@@ -109,9 +109,9 @@ pub(crate) struct Sock {
     state: Mutex<State>,
 }
 
-/// What a socket needs from the runtime while it works: the ring and the timers.
+/// What a socket needs while it works: the reactor (ring, deadlines, registry, poller).
 struct Cx<'a> {
-    sh: &'a Shared,
+    sh: &'a Reactor,
     sock: &'a Sock,
     /// Messages were posted: waiters are woken once the socket's lock is released.
     posted: Cell<bool>,
@@ -214,7 +214,7 @@ impl Sock {
     /// Runs `f` on the locked state, or returns `EBADID` once the socket is destroyed.
     fn with<R>(
         &self,
-        sh: &Shared,
+        sh: &Reactor,
         f: impl FnOnce(&mut State, &Cx<'_>) -> Result<R, c_int>,
     ) -> Result<R, c_int> {
         let mut st = self.state.lock();

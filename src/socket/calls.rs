@@ -7,14 +7,14 @@ use crate::constants::*;
 use crate::errno::code_of;
 use crate::options::Opt;
 use crate::os_socket::Io;
-use crate::runtime::Shared;
+use crate::reactor::Reactor;
 use crate::types::sock_counters;
 use std::ffi::c_int;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 impl Sock {
-    pub(crate) fn send(&self, sh: &Shared, data: &[u8]) -> Result<(), c_int> {
+    pub(crate) fn send(&self, sh: &Reactor, data: &[u8]) -> Result<(), c_int> {
         self.with(sh, |st, cx| {
             let refuse = |st: &mut State, code| {
                 st.last_error = code;
@@ -51,7 +51,7 @@ impl Sock {
         })
     }
 
-    pub(crate) fn recv(&self, sh: &Shared, out: &mut [u8]) -> Result<usize, c_int> {
+    pub(crate) fn recv(&self, sh: &Reactor, out: &mut [u8]) -> Result<usize, c_int> {
         self.with(sh, |st, cx| {
             let n = match &mut st.conn {
                 Conn::Stream(s) => {
@@ -90,7 +90,7 @@ impl Sock {
     }
 
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
-    pub(crate) fn destroy(&self, sh: &Shared) {
+    pub(crate) fn destroy(&self, sh: &Reactor) {
         let mut st = self.state.lock();
         st.destroyed = true;
         if std::mem::take(&mut st.driven) {
@@ -102,7 +102,7 @@ impl Sock {
         st.sendq = SendQueue::default();
     }
 
-    pub(crate) fn setopt(&self, sh: &Shared, opt: Opt, value: c_int) -> Result<(), c_int> {
+    pub(crate) fn setopt(&self, sh: &Reactor, opt: Opt, value: c_int) -> Result<(), c_int> {
         self.with(sh, |st, _| {
             if opt.is_tcp_only() && !self.kind.is_stream() {
                 st.last_error = SOCK_ERR_EARG;
@@ -125,19 +125,19 @@ impl Sock {
     }
 
     /// Records `code` as the socket's error and returns it as a refusal.
-    pub(crate) fn refuse(&self, sh: &Shared, code: c_int) -> Result<(), c_int> {
+    pub(crate) fn refuse(&self, sh: &Reactor, code: c_int) -> Result<(), c_int> {
         self.with(sh, |st, _| {
             st.last_error = code;
             Err(code)
         })
     }
 
-    pub(crate) fn last_error(&self, sh: &Shared) -> c_int {
+    pub(crate) fn last_error(&self, sh: &Reactor) -> c_int {
         self.with(sh, |st, _| Ok(st.last_error))
             .unwrap_or_else(|code| code)
     }
 
-    pub(crate) fn stats(&self, sh: &Shared) -> Result<sock_counters, c_int> {
+    pub(crate) fn stats(&self, sh: &Reactor) -> Result<sock_counters, c_int> {
         self.with(sh, |st, _| {
             let (send_queued, recv_buffered) = st.buffered();
             Ok(sock_counters {
@@ -154,7 +154,7 @@ impl Sock {
     }
 
     /// The ALPN protocol the server chose, once connected (TLS only).
-    pub(crate) fn tls_alpn(&self, sh: &Shared) -> Result<Option<Vec<u8>>, c_int> {
+    pub(crate) fn tls_alpn(&self, sh: &Reactor) -> Result<Option<Vec<u8>>, c_int> {
         self.with(sh, |st, _| match (st.tls(), st.phase) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.alpn()),
             _ => Err(SOCK_ERR_EINVAL),
@@ -162,7 +162,7 @@ impl Sock {
     }
 
     /// The negotiated TLS version and cipher suite, once connected.
-    pub(crate) fn tls_summary(&self, sh: &Shared) -> Result<String, c_int> {
+    pub(crate) fn tls_summary(&self, sh: &Reactor) -> Result<String, c_int> {
         self.with(sh, |st, _| match (st.tls(), st.phase) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.summary()),
             _ => Err(SOCK_ERR_EINVAL),
@@ -170,17 +170,17 @@ impl Sock {
     }
 
     /// Why the TLS connection failed (None: it did not, or the socket is not TLS).
-    pub(crate) fn tls_error_text(&self, sh: &Shared) -> Result<Option<String>, c_int> {
+    pub(crate) fn tls_error_text(&self, sh: &Reactor) -> Result<Option<String>, c_int> {
         self.with(sh, |st, _| Ok(st.tls_error.as_deref().cloned()))
     }
 
     /// The peer's address (`peer`) or the socket's own, while an OS socket is connected.
-    pub(crate) fn address(&self, sh: &Shared, peer: bool) -> Result<SocketAddr, c_int> {
+    pub(crate) fn address(&self, sh: &Reactor, peer: bool) -> Result<SocketAddr, c_int> {
         self.with(sh, |st, _| st.io.address(peer))
     }
 
     /// Whether the TLS session was resumed, once connected.
-    pub(crate) fn tls_resumed(&self, sh: &Shared) -> Result<bool, c_int> {
+    pub(crate) fn tls_resumed(&self, sh: &Reactor) -> Result<bool, c_int> {
         self.with(sh, |st, _| match (st.tls(), st.phase) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.resumed()),
             _ => Err(SOCK_ERR_EINVAL),

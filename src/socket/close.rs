@@ -6,7 +6,7 @@ use super::{Cx, Phase, Sock, State, said};
 use crate::codes::*;
 use crate::constants::*;
 use crate::os_socket::Io;
-use crate::runtime::Shared;
+use crate::reactor::Reactor;
 use crate::timers::TimerKind;
 use std::ffi::c_int;
 use std::io::Read;
@@ -15,7 +15,7 @@ use std::io::Read;
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 
 impl Sock {
-    pub(crate) fn close(&self, sh: &Shared) -> Result<(), c_int> {
+    pub(crate) fn close(&self, sh: &Reactor) -> Result<(), c_int> {
         self.with(sh, |st, cx| {
             if st.close_requested {
                 st.last_error = SOCK_ERR_EALREADY;

@@ -4,7 +4,7 @@
 use super::{Conn, Phase, ReadUntil, Readiness, Sock};
 use crate::codes::*;
 use crate::constants::*;
-use crate::runtime::Shared;
+use crate::reactor::Reactor;
 use crate::timers::TimerKind;
 use crate::types::sock_msg;
 use std::ffi::c_int;
@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 impl Sock {
     /// The resolver's answer (or a literal address): start connecting.
-    pub(crate) fn start(&self, sh: &Shared, addrs: Result<Vec<SocketAddr>, c_int>) {
+    pub(crate) fn start(&self, sh: &Reactor, addrs: Result<Vec<SocketAddr>, c_int>) {
         let _ = self.with(sh, |st, cx| {
             if st.phase != Phase::Resolving {
                 return Ok(()); // cancelled by sock_close or timed out meanwhile
@@ -34,7 +34,7 @@ impl Sock {
     }
 
     /// The socket's OS handle became ready.
-    pub(crate) fn on_ready(&self, sh: &Shared, ready: Readiness) {
+    pub(crate) fn on_ready(&self, sh: &Reactor, ready: Readiness) {
         let _ = self.with(sh, |st, cx| {
             match st.phase {
                 Phase::Connecting if st.tls().is_some() => st.tls_handshake(cx),
@@ -59,7 +59,7 @@ impl Sock {
         });
     }
 
-    pub(crate) fn on_timer(&self, sh: &Shared, kind: TimerKind) {
+    pub(crate) fn on_timer(&self, sh: &Reactor, kind: TimerKind) {
         let _ = self.with(sh, |st, cx| {
             match kind {
                 TimerKind::Connect => {
@@ -92,7 +92,7 @@ impl Sock {
     }
 
     /// A message of this socket was taken from the ring.
-    pub(crate) fn on_taken(&self, sh: &Shared, msg: &sock_msg) {
+    pub(crate) fn on_taken(&self, sh: &Reactor, msg: &sock_msg) {
         let _ = self
             .in_ring
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
@@ -114,7 +114,7 @@ impl Sock {
     }
 
     /// Fails the socket after a fault was caught while handling it.
-    pub(crate) fn fault(&self, sh: &Shared) {
+    pub(crate) fn fault(&self, sh: &Reactor) {
         let _ = self.with(sh, |st, cx| {
             match st.phase {
                 Phase::Resolving | Phase::Connecting => st.fail_connect(cx, SOCK_ERR_EPANIC),

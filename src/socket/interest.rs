@@ -4,7 +4,7 @@
 use super::{Conn, Cx, Kind, Phase, State, token_of};
 use crate::errno::code_of;
 use crate::os_socket::Io;
-use crate::runtime::Shared;
+use crate::reactor::Reactor;
 use mio::Interest;
 use std::io;
 
@@ -14,7 +14,7 @@ impl State {
     /// a connect with other addresses to try. A plain connect or a read can wait for the next
     /// waiter (the kernel completes the handshake and buffers input meanwhile), and the poll
     /// thread need not step in between (see `poller.rs`).
-    pub(super) fn count_driven(&mut self, sh: &Shared, kind: Kind) {
+    pub(super) fn count_driven(&mut self, sh: &Reactor, kind: Kind) {
         let driven = match self.phase {
             Phase::Open | Phase::Closing => {
                 !self.sendq.is_empty() || self.tls().is_some_and(|t| t.wants_write())
