@@ -243,7 +243,6 @@ fn a_callback_calling_the_api_is_refused_not_deadlocked() {
 fn each_certificate_failure_reports_its_own_reason_and_is_logged() {
     use pki::*;
     use rustls::version::TLS13;
-    use std::ffi::CString;
     use std::io::Read;
     let _s = session();
     let ca = Ca::new("test CA");
@@ -262,24 +261,8 @@ fn each_certificate_failure_reports_its_own_reason_and_is_logged() {
         let server = tcp_server(1, move |tcp| {
             let _ = accept(&cfg, tcp).read(&mut [0u8; 16]);
         });
-        let host = CString::new("localhost").unwrap();
-        let ca_pem = CString::new(trust.as_str()).unwrap();
-        let cert = sock_cert {
-            hostName: host.as_ptr(),
-            caCert: ca_pem.as_ptr(),
-            clientCert: std::ptr::null(),
-            clientKey: std::ptr::null(),
-        };
-        let addr = CString::new("127.0.0.1").unwrap();
-        let id = unsafe {
-            sock_conn_ext(
-                SOCK_TYPE_SSL,
-                server.port as c_int,
-                addr.as_ptr(),
-                &cert,
-                std::ptr::null(),
-            )
-        };
+        let cert = Cert::new(Some("localhost"), Some(trust), None, None);
+        let id = tls_conn(server.port, "127.0.0.1", &cert, |_| {});
         expect(MSG_SOCK_CONN_CNF, id, SOCK_ERR_SSL_ECERT);
         let text = text_of(sock_tls_error_text, id);
         assert!(text.contains(reason), "{reason}: {text}");
@@ -304,24 +287,8 @@ fn each_certificate_failure_reports_its_own_reason_and_is_logged() {
         let mut tls = accept(&cfg, tcp);
         let _ = tls.read(&mut [0u8; 16]);
     });
-    let host = CString::new("localhost").unwrap();
-    let ca_pem = CString::new(ca.pem.as_str()).unwrap();
-    let cert = sock_cert {
-        hostName: host.as_ptr(),
-        caCert: ca_pem.as_ptr(),
-        clientCert: std::ptr::null(),
-        clientKey: std::ptr::null(),
-    };
-    let addr = CString::new("127.0.0.1").unwrap();
-    let id = unsafe {
-        sock_conn_ext(
-            SOCK_TYPE_SSL,
-            server.port as c_int,
-            addr.as_ptr(),
-            &cert,
-            std::ptr::null(),
-        )
-    };
+    let cert = Cert::new(Some("localhost"), Some(&ca.pem), None, None);
+    let id = tls_conn(server.port, "127.0.0.1", &cert, |_| {});
     expect(MSG_SOCK_CONN_CNF, id, SOCK_ERR_OK);
     assert_eq!(text_of(sock_tls_error_text, id), "");
     let info = text_of(sock_tls_info, id);

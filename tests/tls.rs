@@ -14,43 +14,6 @@ use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The C strings behind a `sock_cert`, kept alive with it.
-struct Cert {
-    fields: [Option<CString>; 4],
-}
-
-impl Cert {
-    fn new(host: Option<&str>, ca: Option<&str>, cert: Option<&str>, key: Option<&str>) -> Cert {
-        let c = |s: Option<&str>| s.map(|s| CString::new(s).unwrap());
-        Cert {
-            fields: [c(host), c(ca), c(cert), c(key)],
-        }
-    }
-
-    fn raw(&self) -> sock_cert {
-        let p = |i: usize| {
-            self.fields[i]
-                .as_ref()
-                .map_or(std::ptr::null(), |s| s.as_ptr())
-        };
-        sock_cert {
-            hostName: p(0),
-            caCert: p(1),
-            clientCert: p(2),
-            clientKey: p(3),
-        }
-    }
-}
-
-fn tls_conn(port: u16, addr: &str, cert: &Cert, f: impl FnOnce(&mut sock_conn_opts)) -> i32 {
-    let a = CString::new(addr).unwrap();
-    let raw = cert.raw();
-    let mut o: sock_conn_opts = unsafe { std::mem::zeroed() };
-    unsafe { sock_conn_opts_init(&mut o) };
-    f(&mut o);
-    unsafe { sock_conn_ext(SOCK_TYPE_SSL, port as i32, a.as_ptr(), &raw, &o) }
-}
-
 /// A TLS echo server for `max` connections; each handshake's outcome goes to the channel.
 fn echo_server(
     cfg: std::sync::Arc<rustls::ServerConfig>,

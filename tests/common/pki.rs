@@ -1,4 +1,6 @@
-//! Test certificates made at test time with rcgen, and a rustls server on loopback.
+//! Test certificates made at test time with rcgen, a rustls server on loopback, and the
+//! client side: a `sock_cert` and a TLS `sock_conn_ext`.
+#![allow(dead_code)] // each test file uses its own part
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -7,6 +9,8 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use socketcore::*;
+use std::ffi::CString;
 use std::net::TcpStream;
 use std::sync::Arc;
 
@@ -102,4 +106,46 @@ pub fn accept(cfg: &Arc<ServerConfig>, tcp: TcpStream) -> TlsStream {
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
     StreamOwned::new(ServerConnection::new(cfg.clone()).unwrap(), tcp)
+}
+
+/// The C strings behind a `sock_cert`, kept alive with it.
+pub struct Cert {
+    fields: [Option<CString>; 4],
+}
+
+impl Cert {
+    pub fn new(
+        host: Option<&str>,
+        ca: Option<&str>,
+        cert: Option<&str>,
+        key: Option<&str>,
+    ) -> Cert {
+        let c = |s: Option<&str>| s.map(|s| CString::new(s).unwrap());
+        Cert {
+            fields: [c(host), c(ca), c(cert), c(key)],
+        }
+    }
+
+    pub fn raw(&self) -> sock_cert {
+        let p = |i: usize| {
+            self.fields[i]
+                .as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr())
+        };
+        sock_cert {
+            hostName: p(0),
+            caCert: p(1),
+            clientCert: p(2),
+            clientKey: p(3),
+        }
+    }
+}
+
+pub fn tls_conn(port: u16, addr: &str, cert: &Cert, f: impl FnOnce(&mut sock_conn_opts)) -> i32 {
+    let a = CString::new(addr).unwrap();
+    let raw = cert.raw();
+    let mut o: sock_conn_opts = unsafe { std::mem::zeroed() };
+    unsafe { sock_conn_opts_init(&mut o) };
+    f(&mut o);
+    unsafe { sock_conn_ext(SOCK_TYPE_SSL, port as i32, a.as_ptr(), &raw, &o) }
 }
