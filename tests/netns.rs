@@ -256,12 +256,7 @@ fn bulk(
         o.snd_buf_size = 1 << 20;
     });
     assert!(id >= 0);
-    let m = wait(15_000).expect("no CONN_CNF");
-    assert_eq!(
-        (m.id, m.socket_index, m.result),
-        (MSG_SOCK_CONN_CNF, id, 0),
-        "{m:?}"
-    );
+    expect_within(15_000, MSG_SOCK_CONN_CNF, id, 0);
     let (mut up_gen, mut down_gen) = (Stream::new(1), Stream::new(2));
     let mut held: Option<Vec<u8>> = None;
     let (mut offered, mut confirmed, mut received) = (0usize, 0usize, 0usize);

@@ -78,7 +78,12 @@ pub fn next() -> sock_msg {
 
 /// Waits for the next message and checks its kind, socket and result.
 pub fn expect(kind: i32, id: i32, result: i32) -> sock_msg {
-    let m = next();
+    expect_within(10_000, kind, id, result)
+}
+
+/// As `expect`, failing the test after `ms` instead of 10 s.
+pub fn expect_within(ms: i32, kind: i32, id: i32, result: i32) -> sock_msg {
+    let m = wait(ms).unwrap_or_else(|| panic!("no message within {ms} ms"));
     assert_eq!(
         (m.id, m.socket_index, m.result),
         (kind, id, result),

@@ -63,13 +63,8 @@ fn first_blackholed(name: &str, port: u16) {
     silence(&addrs[0], "first");
     let start = Instant::now();
     let id = conn(SOCK_TYPE_TCP, port, name);
-    let m = wait(5_000).expect("no CONN_CNF");
+    expect_within(5_000, MSG_SOCK_CONN_CNF, id, 0);
     let took = start.elapsed();
-    assert_eq!(
-        (m.id, m.socket_index, m.result),
-        (MSG_SOCK_CONN_CNF, id, 0),
-        "{m:?}"
-    );
     let winner = accepted.recv_timeout(Duration::from_secs(1)).unwrap();
     println!(
         "    {name} {addrs:?}: first silent, connected to {winner} after {:.3} s",
@@ -113,13 +108,8 @@ pub fn all_dead() {
     let id = conn_opts(SOCK_TYPE_TCP, port, "he-three.sc11", |o| {
         o.connect_timeout_ms = timeout.as_millis() as i32
     });
-    let m = wait(5_000).expect("no CONN_CNF");
+    expect_within(5_000, MSG_SOCK_CONN_CNF, id, SOCK_ERR_ETIMEOUT);
     let took = start.elapsed();
-    assert_eq!(
-        (m.id, m.socket_index, m.result),
-        (MSG_SOCK_CONN_CNF, id, SOCK_ERR_ETIMEOUT),
-        "{m:?}"
-    );
     println!(
         "    3 silent addresses, timeout {} ms: CONN_CNF(ETIMEOUT) after {:.3} s",
         timeout.as_millis(),
@@ -146,13 +136,8 @@ pub fn all_refused() {
     }
     let start = Instant::now();
     let id = conn(SOCK_TYPE_TCP, port, "he-three.sc11");
-    let m = wait(5_000).expect("no CONN_CNF");
+    expect_within(5_000, MSG_SOCK_CONN_CNF, id, SOCK_ERR_ECONNREFUSED);
     let took = start.elapsed();
-    assert_eq!(
-        (m.id, m.socket_index, m.result),
-        (MSG_SOCK_CONN_CNF, id, SOCK_ERR_ECONNREFUSED),
-        "{m:?}"
-    );
     println!(
         "    3 refusing addresses: CONN_CNF(ECONNREFUSED) after {:.3} s",
         took.as_secs_f64()
@@ -191,13 +176,8 @@ pub fn local_port_one_at_a_time() {
         o.connect_timeout_ms = timeout.as_millis() as i32;
         o.local_port = local_port as i32;
     });
-    let m = wait(5_000).expect("no CONN_CNF");
+    expect_within(5_000, MSG_SOCK_CONN_CNF, id, 0);
     let took = start.elapsed();
-    assert_eq!(
-        (m.id, m.socket_index, m.result),
-        (MSG_SOCK_CONN_CNF, id, 0),
-        "{m:?}"
-    );
     let (winner, peer) = accepted.recv_timeout(Duration::from_secs(1)).unwrap();
     println!(
         "    {name} from local port {local_port}: first silent, given up after its share, \
@@ -221,7 +201,6 @@ pub fn local_port_one_at_a_time() {
 #[cfg(feature = "tls")]
 pub fn tls_first_blackholed() {
     use super::pki::*;
-    use std::ffi::CString;
     use std::io::{Read, Write};
     let _s = session();
     let port = 7105;
@@ -246,32 +225,12 @@ pub fn tls_first_blackholed() {
         let _ = tls.read(&mut buf);
     });
     silence(&addrs[0], "first");
-    let host = CString::new(name).unwrap();
-    let ca_pem = CString::new(ca.pem.clone()).unwrap();
-    let cert = sock_cert {
-        hostName: host.as_ptr(),
-        caCert: ca_pem.as_ptr(),
-        clientCert: std::ptr::null(),
-        clientKey: std::ptr::null(),
-    };
+    let cert = Cert::new(Some(name), Some(&ca.pem), None, None);
     let start = Instant::now();
-    let id = unsafe {
-        sock_conn_ext(
-            SOCK_TYPE_SSL,
-            port as i32,
-            host.as_ptr(),
-            &cert,
-            std::ptr::null(),
-        )
-    };
+    let id = tls_conn(port, name, &cert, |_| {});
     assert!(id >= 0);
-    let m = wait(5_000).expect("no CONN_CNF");
+    expect_within(5_000, MSG_SOCK_CONN_CNF, id, 0);
     let took = start.elapsed();
-    assert_eq!(
-        (m.id, m.socket_index, m.result),
-        (MSG_SOCK_CONN_CNF, id, 0),
-        "{m:?}"
-    );
     println!(
         "    TLS {name}: first silent, handshake done after {:.3} s",
         took.as_secs_f64()
