@@ -151,7 +151,7 @@ pub unsafe extern "C" fn sock_conn_opts_init(opts: *mut sock_conn_opts) -> c_int
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -> c_int {
     guard(0, || {
-        let refusal = match find(id) {
+        let refusal = match runtime::find(id) {
             Some((sh, sock)) => {
                 if sock.connecting() {
                     // Connected meanwhile? Nobody may have dispatched that yet.
@@ -187,7 +187,7 @@ pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         if buf.is_null() || len == 0 || len > c_int::MAX as usize {
@@ -214,7 +214,7 @@ pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_close(id: c_int) -> c_int {
     guard(0, || {
-        if let Some((sh, sock)) = find(id)
+        if let Some((sh, sock)) = runtime::find(id)
             && sock.close(&sh).is_ok()
         {
             return 1;
@@ -254,7 +254,7 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_setopt(id: c_int, level: c_int, optname: c_int, optval: c_int) -> c_int {
     guard(-1, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -1;
         };
         let result = match Opt::parse(level, optname, optval) {
@@ -269,7 +269,7 @@ pub extern "C" fn sock_setopt(id: c_int, level: c_int, optname: c_int, optval: c
 /// does not exist.
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_error(id: c_int) -> c_int {
-    guard(SOCK_ERR_EPANIC, || match find(id) {
+    guard(SOCK_ERR_EPANIC, || match runtime::find(id) {
         Some((sh, sock)) => sock.last_error(&sh),
         None => SOCK_ERR_EBADID,
     })
@@ -400,7 +400,7 @@ pub extern "C" fn sock_msg_fd() -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_stats(id: c_int, out: *mut sock_counters) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         if out.is_null() {
@@ -445,7 +445,7 @@ pub extern "C" fn sock_set_max_sockets(max: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_tls_alpn(id: c_int, buf: *mut c_char, len: usize) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         let proto = match sock.tls_alpn(&sh) {
@@ -469,7 +469,7 @@ pub unsafe extern "C" fn sock_tls_alpn(id: c_int, buf: *mut c_char, len: usize) 
 #[unsafe(no_mangle)]
 pub extern "C" fn sock_tls_resumed(id: c_int) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         value_or_neg(sock.tls_resumed(&sh).map(c_int::from))
@@ -524,10 +524,4 @@ fn reply(msg_id: c_int, id: c_int, result: c_int) -> bool {
         return false;
     }
     runtime::get().is_ok_and(|sh| sh.replies.post(&sh, msg_id, id, result))
-}
-
-fn find(id: c_int) -> Option<(Arc<runtime::Shared>, Arc<Sock>)> {
-    let sh = runtime::current()?;
-    let sock = sh.lookup(id)?;
-    Some((sh, sock))
 }

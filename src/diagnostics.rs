@@ -11,8 +11,8 @@ use parking_lot::RwLock;
 use std::cell::Cell;
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::io::Write;
+use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
 
 /// Log level: nothing.
 pub const SOCK_LOG_OFF: c_int = 0;
@@ -221,14 +221,6 @@ pub(crate) fn tls_error_text(text: String) -> String {
     text[..end].to_owned()
 }
 
-type Found = (Arc<runtime::Shared>, Arc<crate::socket::Sock>);
-
-fn find(id: c_int) -> Option<Found> {
-    let sh = runtime::current()?;
-    let sock = sh.lookup(id)?;
-    Some((sh, sock))
-}
-
 /// Why the socket's TLS connection failed, as rustls said it, NUL-terminated into `buf`: for
 /// example "invalid peer certificate: UnknownIssuer", "invalid peer certificate: certificate
 /// expired: ...", "invalid peer certificate: certificate not valid for name ..." or "received
@@ -243,7 +235,7 @@ fn find(id: c_int) -> Option<Found> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_tls_error_text(id: c_int, buf: *mut c_char, len: usize) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         match sock.tls_error_text(&sh) {
@@ -289,7 +281,7 @@ pub unsafe extern "C" fn sock_local_addr(id: c_int, buf: *mut c_char, len: usize
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_tls_info(id: c_int, buf: *mut c_char, len: usize) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         match sock.tls_summary(&sh) {
@@ -358,7 +350,7 @@ pub const SOCK_MAX_ADDR_TEXT: c_int = 64;
 /// `buf` is NULL or points at `len` writable bytes.
 unsafe fn address(id: c_int, buf: *mut c_char, len: usize, peer: bool) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = find(id) else {
+        let Some((sh, sock)) = runtime::find(id) else {
             return -SOCK_ERR_EBADID;
         };
         match sock.address(&sh, peer) {

@@ -72,6 +72,13 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
     CURRENT.read().as_ref().map(|rt| rt.shared.clone())
 }
 
+/// The running instance and its socket `id`, if both exist (for calls about an id).
+pub(crate) fn find(id: c_int) -> Option<(Arc<Shared>, Arc<Sock>)> {
+    let sh = current()?;
+    let sock = sh.lookup(id)?;
+    Some((sh, sock))
+}
+
 /// The running instance, started if needed.
 pub(crate) fn get() -> Result<Arc<Shared>, c_int> {
     if let Some(sh) = current() {
