@@ -2,12 +2,26 @@
 //! free space (no bounce copy), starts empty, grows by doubling up to its bound, and keeps its
 //! memory while data flows; the socket gives it back (`release_if_empty`) once a read finds
 //! nothing more, so an idle connection holds no buffer.
+//!
+//! A block given back goes to its thread's one-block cache (`SPARE`, at most `SPARE_MAX`
+//! bytes per thread) and the next ring of that thread to need a block takes it: request and
+//! response traffic gives its block back after every message and needs one for the next, and
+//! the cache saves the allocation, its zero-fill and its free each time.
+
+use std::cell::Cell;
 
 /// What `spare` allocates when the ring has nothing (TLS reads plaintext straight into it).
 const FIRST_ALLOCATION: usize = 16 * 1024;
 /// The smallest allocation `push_slice` makes: a short message costs a small block, not
 /// `FIRST_ALLOCATION` bytes zeroed and freed again (ping-pong traffic does this per message).
 const SMALLEST_ALLOCATION: usize = 256;
+/// The largest block a thread keeps for reuse: the first allocation of a direct read.
+const SPARE_MAX: usize = FIRST_ALLOCATION;
+
+thread_local! {
+    /// The block this thread gave back last, ready for the next ring that needs one.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 pub(crate) struct ByteRing {
     buf: Vec<u8>,
@@ -98,9 +112,13 @@ impl ByteRing {
         }
     }
 
-    /// Drops all content and the allocation.
+    /// Drops all content and gives the allocation back (to the thread's cache if it is small).
     pub(crate) fn release(&mut self) {
-        self.buf = Vec::new();
+        let block = std::mem::take(&mut self.buf);
+        if (1..=SPARE_MAX).contains(&block.len()) {
+            // The block it replaces, if any, is freed.
+            let _ = SPARE.try_with(|spare| spare.replace(block));
+        }
         self.head = 0;
         self.len = 0;
     }
@@ -108,6 +126,15 @@ impl ByteRing {
     /// Reallocates to at least twice the size (at least `min_cap`), within the bound.
     fn grow(&mut self, min_cap: usize) {
         let new_cap = (self.buf.len() * 2).max(min_cap).min(self.bound.max(1));
+        if self.buf.is_empty() {
+            let cached = SPARE.try_with(Cell::take).unwrap_or_default();
+            if (new_cap..=self.bound.max(new_cap)).contains(&cached.len()) {
+                self.buf = cached; // nothing to carry over: the ring was empty
+                self.head = 0;
+                return;
+            }
+            let _ = SPARE.try_with(|spare| spare.set(cached)); // does not fit this ring
+        }
         let mut next = Vec::with_capacity(new_cap);
         let cap = self.buf.len();
         let first = self.len.min(cap - self.head.min(cap));
@@ -165,6 +192,37 @@ mod tests {
         r.push_slice(&[9; 20_000]);
         assert_eq!(r.allocated(), 32 * 1024, "grown to fit, by powers of two");
         assert_eq!(r.len(), 20_000);
+    }
+
+    /// A block given back is the next one a ring of the same thread gets, if it fits.
+    #[test]
+    fn a_released_block_is_reused_by_the_next_ring() {
+        let mut a = ByteRing::new(100_000);
+        a.push_slice(&[1; 100]);
+        let block = a.buf.as_ptr();
+        let mut out = [0; 100];
+        a.take(&mut out);
+        a.release_if_empty();
+        assert_eq!(a.allocated(), 0);
+        let mut b = ByteRing::new(100_000);
+        b.push_slice(&[2; 10]);
+        assert_eq!(b.buf.as_ptr(), block, "the cached block was taken");
+        assert_eq!(b.take(&mut out[..10]), 10);
+        assert_eq!(out[..10], [2; 10], "only what was pushed is read");
+        b.release();
+        // Too small for a direct read's first block: a new one is allocated, the cached one
+        // stays for a smaller need.
+        let mut c = ByteRing::new(100_000);
+        assert_eq!(c.spare().len(), FIRST_ALLOCATION);
+        assert_ne!(c.buf.as_ptr(), block);
+        let mut d = ByteRing::new(100_000);
+        d.push_slice(&[3; 5]);
+        assert_eq!(d.buf.as_ptr(), block);
+        // A bound smaller than the cached block: not used.
+        d.release();
+        let mut e = ByteRing::new(100);
+        e.push_slice(&[4; 5]);
+        assert_eq!(e.allocated(), 100);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod ring;
 mod runtime;
 mod send_buffers;
 mod socket;
+mod sync;
 mod table;
 mod timers;
 #[cfg(feature = "tls")]

@@ -29,16 +29,8 @@
 //! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
 
 use crate::ring::{Entry, Followed, PopError, Ring};
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
-#[cfg(loom)]
-use loom::sync::{Condvar, Mutex, MutexGuard};
-use std::sync::TryLockError;
+use crate::sync::{AtomicBool, AtomicU8, AtomicUsize, Condvar, Mutex, MutexGuard, fence};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-#[cfg(not(loom))]
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
-#[cfg(not(loom))]
-use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const EVENTS_PER_POLL: usize = 1024;
@@ -118,11 +110,6 @@ pub(crate) enum Rouse {
     Look,
 }
 
-/// Nothing panics while these locks are held, so a poisoned lock still holds sound state.
-fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl<S: Source, W: Wake> Poller<S, W> {
     pub(crate) fn new(seat: S, waker: W) -> Poller<S, W> {
         Poller {
@@ -143,11 +130,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// The seat, if free; `waiter` says who takes it. Followers of `ring` learn when it is
     /// left.
     pub(crate) fn try_lead<'a>(&'a self, waiter: bool, ring: &'a Ring) -> Option<Lead<'a, S, W>> {
-        let seat = match self.seat.try_lock() {
-            Ok(seat) => seat,
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => return None,
-        };
+        let seat = self.seat.try_lock()?;
         self.leader
             .store(if waiter { WAITER } else { POLL_THREAD }, SeqCst);
         Some(Lead {
@@ -276,7 +259,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     pub(crate) fn earlier_deadline(&self, at: Instant) {
         fence(SeqCst); // the deadline was added: see the rules at the top
         {
-            let bed = relock(&self.bed);
+            let bed = self.bed.lock();
             if bed.is_some_and(|until| until.is_none_or(|u| at < u)) {
                 self.bed_cv.notify_one();
             }
@@ -300,7 +283,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         stopping: &dyn Fn() -> bool,
         deadline: &dyn Fn() -> Option<Instant>,
     ) -> Rouse {
-        let mut bed = relock(&self.bed);
+        let mut bed = self.bed.lock();
         if stopping() {
             return Rouse::Look;
         }
@@ -316,13 +299,8 @@ impl<S: Source, W: Wake> Poller<S, W> {
         }
         *bed = Some(until);
         bed = match (until, now) {
-            (Some(at), Some(now)) => {
-                self.bed_cv
-                    .wait_timeout(bed, at - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            }
-            _ => self.bed_cv.wait(bed).unwrap_or_else(|e| e.into_inner()),
+            (Some(at), Some(now)) => self.bed_cv.wait_timeout(bed, at - now).0,
+            _ => self.bed_cv.wait(bed),
         };
         *bed = None;
         Rouse::Look
@@ -330,7 +308,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
 
     /// Wakes the poll thread to look again.
     pub(crate) fn nudge(&self) {
-        let _bed = relock(&self.bed);
+        let _bed = self.bed.lock();
         self.bed_cv.notify_one();
     }
 }
@@ -471,9 +449,9 @@ mod model {
     impl Source for Mock {
         fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
             let (net, cv) = &*self.wire;
-            let mut n = net.lock().unwrap();
+            let mut n = net.lock();
             while n.ready == 0 && !n.woken && timeout != Some(Duration::ZERO) {
-                n = cv.wait(n).unwrap();
+                n = cv.wait(n);
             }
             n.woken = false;
             self.got = std::mem::take(&mut n.ready);
@@ -490,7 +468,7 @@ mod model {
     impl Wake for MockWaker {
         fn wake(&self) {
             let (net, cv) = &*self.0;
-            net.lock().unwrap().woken = true;
+            net.lock().woken = true;
             cv.notify_all();
         }
     }
@@ -522,7 +500,7 @@ mod model {
         /// A socket becomes readable: the next poll returns it.
         fn inject(&self) {
             let (net, cv) = &*self.wire;
-            net.lock().unwrap().ready += 1;
+            net.lock().ready += 1;
             cv.notify_all();
         }
 

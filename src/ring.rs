@@ -11,19 +11,12 @@
 //! interleaving with loom (`RUSTFLAGS="--cfg loom" cargo test --lib ring::model`).
 
 use crate::constants::MSG_TIMER;
+use crate::sync::{AtomicU64, Condvar, Mutex, MutexGuard};
 use crate::types::sock_msg;
-#[cfg(loom)]
-use loom::sync::atomic::AtomicU64;
-#[cfg(loom)]
-use loom::sync::{Condvar, Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-#[cfg(not(loom))]
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::SeqCst;
-#[cfg(not(loom))]
-use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// A message and the generation of what it belongs to: the socket's (socket messages), the
@@ -76,9 +69,8 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
-    /// Nothing panics while holding the lock, so a poisoned lock still holds sound state.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     pub(crate) fn push(&self, entry: Entry) {
@@ -171,18 +163,15 @@ impl Ring {
             st.waiters += 1;
             let timed_out = match deadline {
                 None => {
-                    st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+                    st = self.ready.wait(st);
                     false
                 }
                 Some(d) => {
                     let d = d.unwrap_or_else(Instant::now);
                     let left = d.saturating_duration_since(Instant::now());
-                    let (guard, result) = self
-                        .ready
-                        .wait_timeout(st, left)
-                        .unwrap_or_else(|e| e.into_inner());
+                    let (guard, timed_out) = self.ready.wait_timeout(st, left);
                     st = guard;
-                    result.timed_out()
+                    timed_out
                 }
             };
             st.waiters -= 1;
