@@ -351,3 +351,59 @@ fn ring_stays_within_its_bound_when_nobody_takes_messages() {
     assert_eq!(open, 8);
     server.join_detached();
 }
+
+/// A close's CLOSE_CNF comes only once the descriptor is closed (so a benchmark that waits for
+/// it has paid for the close; a change that moves the close elsewhere must keep this), the
+/// peer then reads everything and the end, and a socket destroyed before its CLOSE_CNF is
+/// taken leaves no message behind for the next socket with its id.
+#[test]
+fn close_cnf_comes_once_the_descriptor_is_closed_and_none_outlives_a_destroy() {
+    let _s = session();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // The peers are kept here, so the process's descriptors change only with the library's.
+    let mut peers = vec![];
+    for round in 0..50 {
+        let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
+        let (mut peer, _) = listener.accept().unwrap();
+        expect(MSG_SOCK_CONN_CNF, id, 0);
+        assert_eq!(send(id, b"last words"), 1);
+        expect(MSG_SOCK_SEND_CNF, id, 0);
+        let before = fd_count();
+        assert_eq!(sock_close(id), 1);
+        expect(MSG_SOCK_CLOSE_CNF, id, 0);
+        assert_eq!(fd_count(), before - 1, "round {round}: open at CLOSE_CNF");
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = vec![];
+        std::io::Read::read_to_end(&mut peer, &mut got).unwrap();
+        assert_eq!(got, b"last words");
+        assert_eq!(sock_destroy(id), 1);
+        peers.push(peer);
+    }
+    for round in 0..50 {
+        let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
+        peers.push(listener.accept().unwrap().0);
+        expect(MSG_SOCK_CONN_CNF, id, 0);
+        assert_eq!(sock_close(id), 1);
+        assert_eq!(sock_destroy(id), 1); // before its CLOSE_CNF was taken, maybe posted
+        let again = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
+        assert_eq!(again, id, "the lowest free id is reused");
+        peers.push(listener.accept().unwrap().0);
+        let m = next();
+        assert_eq!(
+            (m.id, m.socket_index, m.result),
+            (MSG_SOCK_CONN_CNF, again, 0),
+            "round {round}: the old socket's CLOSE_CNF reached the new one"
+        );
+        assert_eq!(sock_close(again), 1);
+        expect(MSG_SOCK_CLOSE_CNF, again, 0);
+        assert_eq!(sock_destroy(again), 1);
+    }
+    quiet(100);
+    for mut peer in peers.drain(50..) {
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut rest = vec![];
+        std::io::Read::read_to_end(&mut peer, &mut rest).unwrap(); // every one was closed
+        assert!(rest.is_empty());
+    }
+}
