@@ -1,9 +1,8 @@
 //! A socket's state behind its lock, typed by phase and transport: what connecting needs and
 //! what each transport keeps share one enum (`Conn`), so no socket carries another's fields.
 
-use super::Phase;
 use super::happy_eyeballs::Attempt;
-use super::lifecycle::RecvInd;
+use super::lifecycle::Lifecycle;
 use super::send_queue::{AckWait, SendQueue};
 use crate::bytering::ByteRing;
 use crate::options::SockOpts;
@@ -18,24 +17,18 @@ use std::time::Instant;
 /// transport or the connect phase needs lives in `conn`, what is rare is boxed, so it costs
 /// nothing elsewhere (`benches/README.md`, "where the bytes went").
 pub(super) struct State {
-    pub(super) phase: Phase,
+    /// The phase and the message bounds (`lifecycle.rs`).
+    pub(super) life: Lifecycle,
     /// WRITABLE is registered with epoll for `io` (see `sync_interest`).
     pub(super) write_interest: bool,
     /// Counted among the sockets the poll thread must drive while nobody waits
     /// (`count_driven`).
     pub(super) driven: bool,
-    pub(super) destroyed: bool,
-    pub(super) close_requested: bool,
-    /// The outstanding RECV_IND, if any (one at a time).
-    pub(super) recv_ind: RecvInd,
     /// The receive buffer filled up: the socket is not being read (flow control holds the peer).
     pub(super) read_paused: bool,
     /// The read side has ended (EOF or error): do not read again.
     pub(super) read_done: bool,
-    pub(super) close_ind_posted: bool,
     pub(super) last_error: c_int,
-    /// How the peer ended the connection, once it has: 0 orderly, else a code.
-    pub(super) peer_end: Option<c_int>,
     pub(super) io: Io,
     /// What the connect phase, then the transport alone needs.
     pub(super) conn: Conn,
