@@ -140,6 +140,13 @@ impl Cx<'_> {
         self.wake_waiter.set(self.wake_waiter.get() | wake);
     }
 
+    /// The connect ended (opened, failed or cancelled): its deadline is stale.
+    fn connect_settled(&self) {
+        self.sh
+            .timers
+            .connect_settled(self.sock.id, self.sock.generation);
+    }
+
     fn arm(&self, kind: TimerKind, after: Duration) {
         self.sh.add_timer(Timer {
             at: Instant::now() + after,

@@ -85,6 +85,9 @@ impl Sock {
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
     pub(crate) fn destroy(&self, sh: &Reactor) {
         let mut st = self.state.lock();
+        if st.life.connecting() {
+            sh.timers.connect_settled(self.id, self.generation);
+        }
         st.life.destroy();
         if std::mem::take(&mut st.driven) {
             sh.poller.driven_changed(false);

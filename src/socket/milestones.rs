@@ -17,6 +17,7 @@ impl State {
         if !self.life.opened() {
             return;
         }
+        cx.connect_settled();
         if log::log_enabled!(target: "socketcore", log::Level::Info) {
             let peer = self
                 .io
@@ -58,6 +59,7 @@ impl State {
         self.io = Io::None;
         self.conn = Conn::Gone; // closes the attempts
         self.last_error = code;
+        cx.connect_settled();
         cx.post(MSG_SOCK_CONN_CNF, code, 0, 0);
     }
 

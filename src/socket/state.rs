@@ -157,11 +157,11 @@ mod tests {
     use crate::socket::Sock;
     use std::mem::size_of;
 
-    /// An idle TCP connection costs its `Sock` (inside its `Arc`), a table slot and, until the
-    /// connect timeout passes, a deadline entry; libuv's figure for the same connection is
-    /// 361 B of RSS (`benches/README.md`). A 216 B `Sock` is 232 B with the `Arc`'s counts,
-    /// a 240 B malloc chunk; the slot (16 B) and the deadline (32 B), in vectors that double,
-    /// bring it to about 300 B. The connect phase lives inside `Conn`, so connecting adds
+    /// An idle TCP connection costs its `Sock` (inside its `Arc`) and a table slot; its
+    /// connect deadline leaves the heap once the connect has settled (`timers.rs`). libuv's
+    /// figure for the same connection is 361 B of RSS (`benches/README.md`). A 216 B `Sock`
+    /// is 232 B with the `Arc`'s counts, a 240 B malloc chunk; the slot (16 B), in a vector
+    /// that doubles, brings it to about 280 B. The connect phase lives inside `Conn`, so connecting adds
     /// only its attempt (one 32 B chunk per address). Debug builds add 16 B to `Io` (mio's
     /// selector id), hence the allowance.
     #[test]
