@@ -16,8 +16,8 @@
 
 use crate::codes::*;
 use crate::constants::{MSG_TIMER, SOCK_MAX_TIMERS};
+use crate::reactor::Reactor;
 use crate::ring::Entry;
-use crate::runtime::Shared;
 use crate::timers::{Timer, TimerKind};
 use crate::types::sock_msg;
 use parking_lot::Mutex;
@@ -50,7 +50,7 @@ struct Arming {
 
 impl AppTimers {
     /// Arms timer `id` to expire `ms` from now, replacing any arming it had.
-    pub(crate) fn start(&self, sh: &Shared, id: c_int, ms: c_int) -> Result<(), c_int> {
+    pub(crate) fn start(&self, sh: &Reactor, id: c_int, ms: c_int) -> Result<(), c_int> {
         if id < 0 || ms < 0 {
             return Err(SOCK_ERR_EARG);
         }
@@ -84,7 +84,7 @@ impl AppTimers {
 
     /// Ends timer `id`'s arming, removing its expiry from the ring if it is there. Returns
     /// whether there was one.
-    pub(crate) fn stop(&self, sh: &Shared, id: c_int) -> Result<bool, c_int> {
+    pub(crate) fn stop(&self, sh: &Reactor, id: c_int) -> Result<bool, c_int> {
         if id < 0 {
             return Err(SOCK_ERR_EARG);
         }
@@ -96,7 +96,7 @@ impl AppTimers {
 
     /// A deadline came due (on whichever thread runs the timers): post the expiry if the
     /// arming is still the current one.
-    pub(crate) fn fire(&self, sh: &Shared, id: c_int, generation: u32) {
+    pub(crate) fn fire(&self, sh: &Reactor, id: c_int, generation: u32) {
         let wake = {
             let mut inner = self.inner.lock();
             match inner.armed.get_mut(&id) {
@@ -139,7 +139,7 @@ impl AppTimers {
 }
 
 impl Inner {
-    fn end_arming(&mut self, sh: &Shared, id: c_int) -> bool {
+    fn end_arming(&mut self, sh: &Reactor, id: c_int) -> bool {
         match self.armed.remove(&id) {
             Some(a) if a.posted => {
                 sh.ring.discard_timer(id);
@@ -153,7 +153,7 @@ impl Inner {
         }
     }
 
-    fn purge_if_stale(&mut self, sh: &Shared) {
+    fn purge_if_stale(&mut self, sh: &Reactor) {
         if self.stale < PURGE_AFTER || self.stale < self.armed.len() {
             return;
         }

@@ -13,8 +13,8 @@
 //! that a refused call gets no reply, as without the option.
 
 use crate::constants::*;
+use crate::reactor::Reactor;
 use crate::ring::{Entry, REPLY};
-use crate::runtime::Shared;
 use crate::types::sock_msg;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -47,7 +47,7 @@ pub(crate) struct Replies {
 
 impl Replies {
     /// Posts message `id` for socket `socket` with `result`; false when the bound is reached.
-    pub(crate) fn post(&self, sh: &Shared, id: c_int, socket: c_int, result: c_int) -> bool {
+    pub(crate) fn post(&self, sh: &Reactor, id: c_int, socket: c_int, result: c_int) -> bool {
         let reserved = self
             .pending
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {

@@ -6,6 +6,7 @@
 //! deadlines, and leads only while the sockets must be driven with nobody waiting.
 
 use crate::poller::{Rouse, Seat};
+use crate::reactor::Reactor;
 use crate::ring::{Entry, PopError};
 use crate::runtime::{Shared, WAKE_TOKEN};
 use crate::socket::{Readiness, Sock, split_token};
@@ -93,7 +94,7 @@ fn fire_timers(sh: &Shared) {
 }
 
 /// A fault while handling one socket fails that socket, not the thread.
-pub(crate) fn guarded(sh: &Shared, sock: &Sock, f: impl FnOnce()) {
+pub(crate) fn guarded(sh: &Reactor, sock: &Sock, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
         let _ = catch_unwind(AssertUnwindSafe(|| sock.fault(sh)));
     }

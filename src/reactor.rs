@@ -1,7 +1,10 @@
 //! What a socket works with: the ring it posts to, the deadlines it arms, the epoll registry it
 //! registers with, and the poller it tells about posts and background work. It is the part of
 //! the instance (`runtime::Shared` holds it and derefs to it) that knows nothing of the socket
-//! table, so `socket` depends on this module and not on `runtime`.
+//! table, so `socket` depends on this module and not on `runtime`, and so do the other
+//! producers of messages: application timers (`app_timers.rs`), compatibility replies
+//! (`compat.rs`) and the resolver's workers (`resolver.rs`, whose jobs carry their socket).
+//! Only the API, the poll loop and diagnostics, which look sockets up, need `runtime`.
 
 use crate::poller::Poller;
 use crate::ring::Ring;

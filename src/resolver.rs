@@ -1,12 +1,17 @@
 //! Name resolution off the poll thread: a few worker threads call the system resolver
-//! (getaddrinfo, which honours /etc/hosts) and hand the answer to the poll thread.
+//! (getaddrinfo, which honours /etc/hosts) and start the socket's connect with the answer.
+//!
+//! A job carries its socket, so a worker needs no socket table: only the job queue and the
+//! instance's `Reactor`, which it holds weakly (the instance owns the resolver, whose workers
+//! must not keep it alive).
 
 use crate::codes::SOCK_ERR_EDNS;
-use crate::runtime::Shared;
+use crate::reactor::Reactor;
 use crate::socket::Sock;
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::Deref;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
@@ -28,27 +33,39 @@ struct Queue {
     stopping: bool,
 }
 
+/// What the workers share with the resolver.
 #[derive(Default)]
-pub(crate) struct Resolver {
+struct Jobs {
     queue: Mutex<Queue>,
     ready: Condvar,
+}
+
+#[derive(Default)]
+pub(crate) struct Resolver {
+    jobs: Arc<Jobs>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Resolver {
-    pub(crate) fn submit(&self, shared: Weak<Shared>, job: Job) {
-        let mut q = self.queue.lock();
+    /// Queues `job`; the answer starts its socket's connect through `reactor` (the instance,
+    /// held weakly: a worker that finds it gone ends).
+    pub(crate) fn submit<R>(&self, reactor: Weak<R>, job: Job)
+    where
+        R: Deref<Target = Reactor> + Send + Sync + 'static,
+    {
+        let mut q = self.jobs.queue.lock();
         q.jobs.push_back(job);
         if q.idle > 0 {
-            self.ready.notify_one();
+            self.jobs.ready.notify_one();
             return;
         }
         drop(q);
         let mut workers = self.workers.lock();
         if workers.len() < MAX_WORKERS {
+            let jobs = self.jobs.clone();
             let spawned = std::thread::Builder::new()
                 .name("socketcore-dns".into())
-                .spawn(move || worker(shared));
+                .spawn(move || worker(&reactor, &jobs));
             // If no thread can be made, a running worker takes the job when it is free.
             if let Ok(handle) = spawned {
                 workers.push(handle);
@@ -59,11 +76,11 @@ impl Resolver {
     /// Stops and joins the workers; queued jobs are dropped.
     pub(crate) fn stop(&self) {
         {
-            let mut q = self.queue.lock();
+            let mut q = self.jobs.queue.lock();
             q.stopping = true;
             q.jobs.clear();
         }
-        self.ready.notify_all();
+        self.jobs.ready.notify_all();
         for handle in self.workers.lock().drain(..) {
             let _ = handle.join();
         }
@@ -74,26 +91,24 @@ impl Resolver {
     }
 }
 
-fn worker(shared: Weak<Shared>) {
+fn worker<R: Deref<Target = Reactor>>(reactor: &Weak<R>, jobs: &Jobs) {
     loop {
         let job = {
-            let Some(sh) = shared.upgrade() else { return };
-            let resolver = &sh.resolver;
-            let mut q = resolver.queue.lock();
+            let mut q = jobs.queue.lock();
             loop {
-                if q.stopping {
+                if q.stopping || reactor.strong_count() == 0 {
                     return;
                 }
                 if let Some(job) = q.jobs.pop_front() {
                     break job;
                 }
                 q.idle += 1;
-                resolver.ready.wait(&mut q);
+                jobs.ready.wait(&mut q);
                 q.idle -= 1;
             }
         };
         let answer = lookup(&job.host, job.port);
-        if let Some(sh) = shared.upgrade() {
+        if let Some(sh) = reactor.upgrade() {
             crate::poll_loop::guarded(&sh, &job.sock, || job.sock.start(&sh, answer));
         }
     }

@@ -24,8 +24,8 @@ use std::thread::JoinHandle;
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 
 /// The running instance: what sockets work with (`Reactor`, reached through `Deref`) and what
-/// only the API and the poll loop need: the socket table, application timers, compatibility
-/// replies, the resolver.
+/// only the API and the poll loop reach it by: the socket table, application timers,
+/// compatibility replies, the resolver (the last three take the `Reactor` they need).
 pub(crate) struct Shared {
     reactor: Reactor,
     pub table: RwLock<Table<Sock>>,

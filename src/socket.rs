@@ -4,13 +4,15 @@
 //!
 //! Where the rest lives, by what it owns:
 //! - `socket/state.rs`: the state behind the lock, typed by phase and transport (`Conn`);
-//! - `socket/lifecycle.rs`: the phases, connecting a datagram socket, opening, failing, and
-//!   the per-socket message bounds (which messages may be posted when);
+//! - `socket/lifecycle.rs`: `Lifecycle`, the phase and the per-socket message bounds (which
+//!   message each transition allows); `socket/milestones.rs`: what opening, a failed
+//!   connect, a broken connection and announcing do to the socket;
 //! - `socket/events.rs`: what the poll thread drives (resolver answers, readiness, deadlines,
 //!   messages taken); `socket/calls.rs`: what the API calls drive;
 //! - `socket/interest.rs`: what epoll watches for the socket, and whether the poll thread
 //!   must drive it;
-//! - `socket/read.rs`: the stream receive path; `socket/datagrams.rs` the datagram one;
+//! - `socket/read.rs`: the stream receive path; `socket/datagrams.rs`: connecting a datagram
+//!   socket and its receive path;
 //! - `socket/send_queue.rs`: the send side; `socket/close.rs`: closing;
 //! - `socket/tls_stream.rs`: the TLS steps; `socket/happy_eyeballs.rs`: connecting a stream to
 //!   a name with several addresses.
@@ -39,13 +41,15 @@ mod events;
 mod happy_eyeballs;
 mod interest;
 mod lifecycle;
+mod milestones;
 mod read;
 mod send_queue;
 mod state;
 mod tls_stream;
 
 use interest::register;
-use lifecycle::{Phase, said};
+use lifecycle::{Lifecycle, Phase};
+use milestones::said;
 use read::ReadUntil;
 use send_queue::SendQueue;
 use state::{Acks, Conn, Connect, Datagrams, Pace, State, Stream};
@@ -100,8 +104,9 @@ pub(crate) struct Sock {
     pub kind: Kind,
     pub cfg: Arc<ConnConfig>,
     /// Accepted sends whose SEND_CNF has not been taken from the ring yet (at most
-    /// `max_sends`, ≤ 65536). Raised only under the state lock (so the bound holds); lowered
-    /// without it when a SEND_CNF is taken.
+    /// `max_sends`, ≤ 65536): the one message bound that is not `Lifecycle`'s. Raised only
+    /// under the state lock (so the bound holds); lowered without it when a SEND_CNF is
+    /// taken, so taking one never waits for the socket.
     sends_outstanding: AtomicU32,
     /// Messages of this socket in the ring, so that `sock_destroy` scans the ring only when
     /// it has something to discard. Raised before each push, lowered when one is taken.
@@ -133,6 +138,13 @@ impl Cx<'_> {
         });
         self.posted.set(true);
         self.wake_waiter.set(self.wake_waiter.get() | wake);
+    }
+
+    /// The connect ended (opened, failed or cancelled): its deadline is stale.
+    fn connect_settled(&self) {
+        self.sh
+            .timers
+            .connect_settled(self.sock.id, self.sock.generation);
     }
 
     fn arm(&self, kind: TimerKind, after: Duration) {
@@ -188,17 +200,12 @@ impl Sock {
             sends_outstanding: AtomicU32::new(0),
             in_ring: AtomicU32::new(0),
             state: Mutex::new(State {
-                phase: Phase::Resolving,
+                life: Lifecycle::new(),
                 write_interest: false,
                 driven: false,
-                destroyed: false,
-                close_requested: false,
-                recv_ind: Default::default(),
                 read_paused: false,
                 read_done: false,
-                close_ind_posted: false,
                 last_error: SOCK_ERR_OK,
-                peer_end: None,
                 io: Io::None,
                 conn,
                 sendq: SendQueue::default(),
@@ -218,7 +225,7 @@ impl Sock {
         f: impl FnOnce(&mut State, &Cx<'_>) -> Result<R, c_int>,
     ) -> Result<R, c_int> {
         let mut st = self.state.lock();
-        if st.destroyed {
+        if st.life.is_destroyed() {
             return Err(SOCK_ERR_EBADID);
         }
         let cx = Cx {

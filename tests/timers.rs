@@ -165,6 +165,25 @@ fn start_stop_churn_keeps_the_deadline_heap_bounded() {
     assert!(heap <= 512, "stale deadlines piled up: {heap}");
 }
 
+/// A connect that ends before its deadline takes the deadline out of the heap (in batches):
+/// one connect after another leaves at most a batch of stale deadlines, not one per connect
+/// until the 30 s connect timeout.
+#[test]
+fn connect_deadlines_leave_the_heap_once_connected() {
+    const CONNECTS: usize = 1000;
+    let _s = session();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = std::thread::spawn(move || listener.incoming().take(CONNECTS).for_each(drop));
+    for _ in 0..CONNECTS {
+        let id = connected(SOCK_TYPE_TCP, port, "127.0.0.1");
+        assert_eq!(sock_destroy(id), 1);
+    }
+    let (_, heap) = socketcore::introspect::timers().unwrap();
+    assert!(heap <= 64, "stale connect deadlines piled up: {heap}");
+    acceptor.join().unwrap();
+}
+
 #[test]
 fn destroying_a_socket_spares_the_timer_with_the_same_number() {
     let _s = session();

@@ -23,14 +23,10 @@ impl Sock {
             if data.is_empty() || data.len() > self.cfg.snd_buf {
                 return refuse(st, SOCK_ERR_EARG);
             }
-            let writable_phase = st.phase == Phase::Open
-                && !st.close_requested
-                && st.io.is_some()
-                && st.peer_end.is_none_or(|c| c == SOCK_ERR_OK);
-            if !writable_phase {
+            if !st.life.may_send() || !st.io.is_some() {
                 return refuse(st, SOCK_ERR_ENOTCONN);
             }
-            if st.close_ind_posted && crate::compat::enabled(SOCK_COMPAT_CLOSE_IND) {
+            if st.life.peer_end_announced() && crate::compat::enabled(SOCK_COMPAT_CLOSE_IND) {
                 return refuse(st, SOCK_ERR_ECLSD);
             }
             // The kernel would refuse it only when it is written, as EMSGSIZE in a SEND_CNF.
@@ -63,7 +59,7 @@ impl Sock {
                 Conn::Datagram(_) => st.take_datagram(out),
                 Conn::Connecting(_) | Conn::Gone => 0,
             };
-            st.recv_ind.read();
+            st.life.recv_called();
             if st.read_paused && n > 0 {
                 st.read_paused = false;
                 st.read(cx); // gives the buffer back itself if the kernel has nothing more
@@ -83,22 +79,21 @@ impl Sock {
 
     /// Still connecting: an event that would open it may be waiting to be dispatched.
     pub(crate) fn connecting(&self) -> bool {
-        matches!(
-            self.state.lock().phase,
-            Phase::Resolving | Phase::Connecting
-        )
+        self.state.lock().life.connecting()
     }
 
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
     pub(crate) fn destroy(&self, sh: &Reactor) {
         let mut st = self.state.lock();
-        st.destroyed = true;
+        if st.life.connecting() {
+            sh.timers.connect_settled(self.id, self.generation);
+        }
+        st.life.destroy();
         if std::mem::take(&mut st.driven) {
             sh.poller.driven_changed(false);
         }
         st.io = Io::None;
         st.conn = Conn::Gone;
-        st.phase = Phase::Closed;
         st.sendq = SendQueue::default();
     }
 
@@ -155,7 +150,7 @@ impl Sock {
 
     /// The ALPN protocol the server chose, once connected (TLS only).
     pub(crate) fn tls_alpn(&self, sh: &Reactor) -> Result<Option<Vec<u8>>, c_int> {
-        self.with(sh, |st, _| match (st.tls(), st.phase) {
+        self.with(sh, |st, _| match (st.tls(), st.life.phase()) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.alpn()),
             _ => Err(SOCK_ERR_EINVAL),
         })
@@ -163,7 +158,7 @@ impl Sock {
 
     /// The negotiated TLS version and cipher suite, once connected.
     pub(crate) fn tls_summary(&self, sh: &Reactor) -> Result<String, c_int> {
-        self.with(sh, |st, _| match (st.tls(), st.phase) {
+        self.with(sh, |st, _| match (st.tls(), st.life.phase()) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.summary()),
             _ => Err(SOCK_ERR_EINVAL),
         })
@@ -181,7 +176,7 @@ impl Sock {
 
     /// Whether the TLS session was resumed, once connected.
     pub(crate) fn tls_resumed(&self, sh: &Reactor) -> Result<bool, c_int> {
-        self.with(sh, |st, _| match (st.tls(), st.phase) {
+        self.with(sh, |st, _| match (st.tls(), st.life.phase()) {
             (Some(t), Phase::Open | Phase::Closing) => Ok(t.resumed()),
             _ => Err(SOCK_ERR_EINVAL),
         })

@@ -1,6 +1,7 @@
 //! Closing: `sock_close`, flushing before the FIN, and draining unread input so that the
 //! close is a FIN, not an RST.
 
+use super::lifecycle::CloseStep;
 use super::read::SCRATCH;
 use super::{Cx, Phase, Sock, State, said};
 use crate::codes::*;
@@ -17,24 +18,19 @@ const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 impl Sock {
     pub(crate) fn close(&self, sh: &Reactor) -> Result<(), c_int> {
         self.with(sh, |st, cx| {
-            if st.close_requested {
-                st.last_error = SOCK_ERR_EALREADY;
-                return Err(SOCK_ERR_EALREADY);
-            }
-            st.close_requested = true;
-            match st.phase {
-                Phase::Resolving | Phase::Connecting => {
-                    st.fail_connect(cx, SOCK_ERR_EABORT);
+            let step = st.life.close().inspect_err(|&code| st.last_error = code)?;
+            match step {
+                CloseStep::Cancel => {
+                    st.end_connect(cx, SOCK_ERR_EABORT);
                     cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0);
                 }
-                Phase::Open => {
-                    st.phase = Phase::Closing;
+                CloseStep::Flush => {
                     st.close_if_flushed(cx);
-                    if st.phase == Phase::Closing {
+                    if st.life.phase() == Phase::Closing {
                         cx.arm(TimerKind::Close, self.cfg.close_timeout);
                     }
                 }
-                Phase::Closing | Phase::Closed => cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0),
+                CloseStep::Confirm => cx.post(MSG_SOCK_CLOSE_CNF, SOCK_ERR_OK, 0, 0),
             }
             Ok(())
         })
@@ -63,13 +59,14 @@ impl State {
         }
         self.io = Io::None;
         self.drop_tls();
-        self.phase = Phase::Closed;
-        cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
+        if self.life.close_flushed() {
+            cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
+        }
     }
 
     pub(super) fn close_if_flushed(&mut self, cx: &Cx<'_>) {
         let acks_waiting = self.acks().is_some_and(|a| !a.waiting.is_empty());
-        if self.phase != Phase::Closing || !self.sendq.is_empty() || acks_waiting {
+        if self.life.phase() != Phase::Closing || !self.sendq.is_empty() || acks_waiting {
             return;
         }
         if self.tls().is_some() && !self.tls_close_notify(cx) {

@@ -1,12 +1,15 @@
-//! The datagram side (UDP, RAW) of a socket's receive path: taking datagrams from the kernel
-//! in batches, the per-socket queue and its bounds, and handing one datagram to `sock_recv`.
+//! The datagram side (UDP, RAW) of a socket: connecting it, then its receive path: taking
+//! datagrams from the kernel in batches, the per-socket queue and its bounds, and handing one
+//! datagram to `sock_recv`.
 //! A datagram socket has no flow control to hold the sender, so datagrams beyond the bounds
 //! are dropped and counted.
 
-use super::{Conn, ReadUntil, State};
+use super::{Conn, Cx, Datagrams, ReadUntil, State, register};
 use crate::errno::code_of;
 use crate::os_socket::{self, Io};
+use mio::Interest;
 use std::cell::RefCell;
+use std::ffi::c_int;
 use std::io;
 
 /// Datagrams queued per socket at most, whatever their size.
@@ -19,6 +22,35 @@ thread_local! {
 }
 
 impl State {
+    /// UDP and RAW: the first address whose socket opens is the peer (a datagram connect
+    /// only sets the default destination, so there is nothing to wait for).
+    pub(super) fn connect_datagram(&mut self, cx: &Cx<'_>, mut last: c_int) {
+        let kind = cx.sock.kind;
+        let Conn::Connecting(c) = &mut self.conn else {
+            return self.fail_connect(cx, last);
+        };
+        while let Some(addr) = c.addrs.pop() {
+            let opened = os_socket::open(kind.transport(), addr, cx.sock.cfg.local_port, c.opts())
+                .and_then(|io| register(cx, io, Interest::READABLE));
+            match opened {
+                Ok(io) => {
+                    self.io = io;
+                    self.write_interest = false;
+                    self.conn = Conn::Datagram(Box::new(Datagrams {
+                        peer: Some(addr),
+                        ..Datagrams::default()
+                    }));
+                    // Registered after the connect that filters what it may receive: a
+                    // datagram already there raises an event, so there is nothing to read yet.
+                    self.opened(cx, None);
+                    return;
+                }
+                Err(e) => last = code_of(&e),
+            }
+        }
+        self.fail_connect(cx, last);
+    }
+
     /// Takes every datagram the kernel holds, a batch per syscall; those beyond the bound are
     /// dropped and counted (a datagram socket has no flow control to hold the sender).
     pub(super) fn read_datagrams(&mut self, bound: usize, until: ReadUntil) {

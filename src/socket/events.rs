@@ -15,7 +15,7 @@ impl Sock {
     /// The resolver's answer (or a literal address): start connecting.
     pub(crate) fn start(&self, sh: &Reactor, addrs: Result<Vec<SocketAddr>, c_int>) {
         let _ = self.with(sh, |st, cx| {
-            if st.phase != Phase::Resolving {
+            if st.life.phase() != Phase::Resolving {
                 return Ok(()); // cancelled by sock_close or timed out meanwhile
             }
             match addrs {
@@ -36,7 +36,7 @@ impl Sock {
     /// The socket's OS handle became ready.
     pub(crate) fn on_ready(&self, sh: &Reactor, ready: Readiness) {
         let _ = self.with(sh, |st, cx| {
-            match st.phase {
+            match st.life.phase() {
                 Phase::Connecting if st.tls().is_some() => st.tls_handshake(cx),
                 Phase::Connecting => st.check_attempts(cx, ready),
                 Phase::Open | Phase::Closing => {
@@ -63,18 +63,17 @@ impl Sock {
         let _ = self.with(sh, |st, cx| {
             match kind {
                 TimerKind::Connect => {
-                    if matches!(st.phase, Phase::Resolving | Phase::Connecting) {
-                        st.fail_connect(cx, SOCK_ERR_ETIMEOUT);
-                    }
+                    st.fail_connect(cx, SOCK_ERR_ETIMEOUT); // only if still connecting
                 }
                 TimerKind::NextAttempt => st.on_attempt_timer(cx),
                 TimerKind::Close => {
-                    if st.phase == Phase::Closing {
+                    if st.life.phase() == Phase::Closing {
                         st.fail(cx, SOCK_ERR_ETIMEOUT);
                     }
                 }
                 TimerKind::TlsVerdict => {
-                    if st.phase == Phase::Connecting && st.tls().is_some_and(|t| t.awaiting_verdict)
+                    if st.life.phase() == Phase::Connecting
+                        && st.tls().is_some_and(|t| t.awaiting_verdict)
                     {
                         st.opened(cx, Some(ReadUntil::WouldBlock));
                     }
@@ -104,7 +103,7 @@ impl Sock {
             }
             MSG_SOCK_RECV_IND => {
                 let _ = self.with(sh, |st, cx| {
-                    st.recv_ind.taken();
+                    st.life.recv_ind_taken();
                     st.announce(cx);
                     Ok(())
                 });
@@ -116,7 +115,7 @@ impl Sock {
     /// Fails the socket after a fault was caught while handling it.
     pub(crate) fn fault(&self, sh: &Reactor) {
         let _ = self.with(sh, |st, cx| {
-            match st.phase {
+            match st.life.phase() {
                 Phase::Resolving | Phase::Connecting => st.fail_connect(cx, SOCK_ERR_EPANIC),
                 Phase::Open | Phase::Closing => st.fail(cx, SOCK_ERR_EPANIC),
                 Phase::Closed => {}

@@ -60,7 +60,7 @@ impl State {
             c.addrs = interleave(addrs).into_iter().rev().collect();
             c.error = SOCK_ERR_EDNS;
         }
-        self.phase = Phase::Connecting;
+        self.life.start_connecting();
         self.start_attempt(cx);
     }
 
@@ -128,7 +128,7 @@ impl State {
 
     /// The stagger delay passed (or, sequentially, an attempt's share of the time ran out).
     pub(super) fn on_attempt_timer(&mut self, cx: &Cx<'_>) {
-        if self.phase != Phase::Connecting || self.io.is_some() {
+        if self.life.phase() != Phase::Connecting || self.io.is_some() {
             return;
         }
         let Conn::Connecting(c) = &mut self.conn else {

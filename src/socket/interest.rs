@@ -15,7 +15,7 @@ impl State {
     /// waiter (the kernel completes the handshake and buffers input meanwhile), and the poll
     /// thread need not step in between (see `poller.rs`).
     pub(super) fn count_driven(&mut self, sh: &Reactor, kind: Kind) {
-        let driven = match self.phase {
+        let driven = match self.life.phase() {
             Phase::Open | Phase::Closing => {
                 !self.sendq.is_empty() || self.tls().is_some_and(|t| t.wants_write())
             }
@@ -54,7 +54,7 @@ impl State {
         match set_interest(cx, &mut self.io, interest, true) {
             Ok(()) => self.write_interest = want,
             // Without WRITABLE the queue would never drain: the connection has failed.
-            Err(e) if want && matches!(self.phase, Phase::Open | Phase::Closing) => {
+            Err(e) if want && matches!(self.life.phase(), Phase::Open | Phase::Closing) => {
                 self.fail(cx, code_of(&e))
             }
             Err(_) => {} // keep the wider interest; tried again on the next call

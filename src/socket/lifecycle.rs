@@ -1,35 +1,68 @@
-//! A socket's life: its phases, connecting a datagram socket, opening, failing, and the
-//! per-socket message bounds that keep the ring finite: one CONN_CNF in its life, at most one
-//! RECV_IND in the ring, one CLOSE_IND, one CLOSE_CNF, and at most `max_sends` SEND_CNFs (a
-//! send slot is freed only when its SEND_CNF is taken from the ring).
+//! A socket's life as one value (`Lifecycle`): its phase, what the application did to it
+//! (closed, destroyed), the peer's end, and the per-socket message bounds that keep the ring
+//! finite: one CONN_CNF in its life, at most one RECV_IND outstanding, one CLOSE_IND, one
+//! CLOSE_CNF, and at most `max_sends` SEND_CNFs.
+//!
+//! The first four are kept here: each transition is a method that says whether the message
+//! that goes with it may be posted, and the fields are private, so a combination that would
+//! break a bound (a CLOSE_IND before the peer ended, a second CLOSE_CNF, a closing socket
+//! that was never closed) cannot be written down. The fifth is `Sock::sends_outstanding`, an
+//! atomic beside the lock: a SEND_CNF taken from the ring frees its slot without the
+//! socket's lock, which keeps the lock off that path. The effects of each transition on the
+//! socket (closing the OS socket, posting) are in `milestones.rs`.
 
-use super::{Conn, Cx, Datagrams, ReadUntil, State, register};
-use crate::codes::*;
-use crate::constants::*;
-use crate::errno::code_of;
-use crate::os_socket::{self, Io};
-use mio::Interest;
+use crate::codes::SOCK_ERR_OK;
 use std::ffi::c_int;
 
+/// What the rest of the socket matches on; `Lifecycle::phase` derives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
     /// Waiting for the resolver (or for the poll thread to start the connect).
     Resolving,
-    /// The OS connect is in progress.
+    /// The OS connect (or the TLS handshake) is in progress.
     Connecting,
     /// CONN_CNF 0 was posted; sending is allowed.
     Open,
     /// `sock_close` accepted; flushing queued sends before shutting down.
     Closing,
-    /// No OS socket any more (failed, closed, or never connected).
+    /// No OS socket any more (failed, closed, never connected, or destroyed).
     Closed,
 }
 
-/// The bounds on what a socket announces (see the module's first lines): its RECV_IND, and its
-/// CLOSE_IND. A state that would break them cannot be written down: a new RECV_IND needs the
-/// last one both taken from the ring and answered by a `sock_recv`, and a CLOSE_IND comes once.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) enum RecvInd {
+/// The phase with the application's release folded in, so that "closing but never closed"
+/// or "destroyed while open" has no value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Stage {
+    Resolving,
+    Connecting,
+    Open,
+    /// The connect failed (its CONN_CNF said so): there is nothing to announce.
+    ConnectFailed,
+    /// `sock_close` accepted while open: flushing, then CLOSE_CNF.
+    Closing,
+    /// No OS socket any more. `by_close`: `sock_close` was accepted (a second one is
+    /// EALREADY, and nothing more is announced); otherwise the connection broke after it
+    /// was open.
+    Closed {
+        by_close: bool,
+    },
+    /// `sock_destroy`: every later call is EBADID, nothing is posted.
+    Destroyed,
+}
+
+/// How far the peer's end has got: seen (with its code, 0 for an orderly end), then announced
+/// by the one CLOSE_IND.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum PeerEnd {
+    NotYet,
+    Ended(c_int),
+    Announced(c_int),
+}
+
+/// The outstanding RECV_IND, if any: a new one needs the last one both taken from the ring
+/// and answered by a `sock_recv`, in either order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+enum RecvInd {
     /// None outstanding: the next may be posted.
     #[default]
     Free,
@@ -47,195 +80,214 @@ impl RecvInd {
             }
         }
     }
-
-    /// Its RECV_IND was taken from the ring.
-    pub(super) fn taken(&mut self) {
-        self.mark(true, false);
-    }
-
-    /// The application called `sock_recv`.
-    pub(super) fn read(&mut self) {
-        self.mark(false, true);
-    }
 }
 
-impl State {
-    /// UDP and RAW: the first address whose socket opens is the peer (a datagram connect
-    /// only sets the default destination, so there is nothing to wait for).
-    pub(super) fn connect_datagram(&mut self, cx: &Cx<'_>, mut last: c_int) {
-        let kind = cx.sock.kind;
-        let Conn::Connecting(c) = &mut self.conn else {
-            return self.fail_connect(cx, last);
+/// What an accepted `sock_close` does, by the phase it finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CloseStep {
+    /// Still connecting: the connect ends with CONN_CNF EABORT, then CLOSE_CNF 0.
+    Cancel,
+    /// Open: now `Closing`; CLOSE_CNF comes once the sends are flushed (`close_flushed`) or
+    /// the connection breaks (`broke`).
+    Flush,
+    /// Already without an OS socket: CLOSE_CNF 0 at once.
+    Confirm,
+}
+
+/// What a broken connection means for the messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Broken {
+    /// It was closing: CLOSE_CNF with the code ends the close.
+    ConfirmClose,
+    /// The peer's end is now known: announce it (CLOSE_IND, after what was received).
+    PeerEnded,
+    /// Nothing new to say (not open, or the peer's end was already known).
+    Nothing,
+}
+
+/// A socket's phase and message bounds (see the module's first lines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Lifecycle {
+    stage: Stage,
+    peer: PeerEnd,
+    recv_ind: RecvInd,
+}
+
+impl Lifecycle {
+    pub(super) const fn new() -> Lifecycle {
+        Lifecycle {
+            stage: Stage::Resolving,
+            peer: PeerEnd::NotYet,
+            recv_ind: RecvInd::Free,
+        }
+    }
+
+    pub(super) fn phase(&self) -> Phase {
+        match self.stage {
+            Stage::Resolving => Phase::Resolving,
+            Stage::Connecting => Phase::Connecting,
+            Stage::Open => Phase::Open,
+            Stage::Closing => Phase::Closing,
+            Stage::ConnectFailed | Stage::Closed { .. } | Stage::Destroyed => Phase::Closed,
+        }
+    }
+
+    pub(super) fn is_destroyed(&self) -> bool {
+        self.stage == Stage::Destroyed
+    }
+
+    /// Resolving or connecting: CONN_CNF is still to come.
+    pub(super) fn connecting(&self) -> bool {
+        matches!(self.stage, Stage::Resolving | Stage::Connecting)
+    }
+
+    /// The addresses came: the OS connect starts. Only from `Resolving`.
+    pub(super) fn start_connecting(&mut self) {
+        if self.stage == Stage::Resolving {
+            self.stage = Stage::Connecting;
+        }
+    }
+
+    /// The connect succeeded: whether CONN_CNF 0 may be posted (only while connecting).
+    #[must_use]
+    pub(super) fn opened(&mut self) -> bool {
+        self.end_connect(Stage::Open)
+    }
+
+    /// The connect failed: whether its CONN_CNF may be posted (only while connecting).
+    #[must_use]
+    pub(super) fn connect_failed(&mut self) -> bool {
+        self.end_connect(Stage::ConnectFailed)
+    }
+
+    fn end_connect(&mut self, to: Stage) -> bool {
+        let connecting = self.connecting();
+        if connecting {
+            self.stage = to;
+        }
+        connecting
+    }
+
+    /// `sock_close`: accepted once (EALREADY after), EBADID once destroyed.
+    pub(super) fn close(&mut self) -> Result<CloseStep, c_int> {
+        use crate::codes::{SOCK_ERR_EALREADY, SOCK_ERR_EBADID};
+        let (to, step) = match self.stage {
+            Stage::Resolving | Stage::Connecting => {
+                (Stage::Closed { by_close: true }, CloseStep::Cancel)
+            }
+            Stage::Open => (Stage::Closing, CloseStep::Flush),
+            Stage::ConnectFailed | Stage::Closed { by_close: false } => {
+                (Stage::Closed { by_close: true }, CloseStep::Confirm)
+            }
+            Stage::Closing | Stage::Closed { by_close: true } => return Err(SOCK_ERR_EALREADY),
+            Stage::Destroyed => return Err(SOCK_ERR_EBADID),
         };
-        while let Some(addr) = c.addrs.pop() {
-            let opened = os_socket::open(kind.transport(), addr, cx.sock.cfg.local_port, c.opts())
-                .and_then(|io| register(cx, io, Interest::READABLE));
-            match opened {
-                Ok(io) => {
-                    self.io = io;
-                    self.write_interest = false;
-                    self.conn = Conn::Datagram(Box::new(Datagrams {
-                        peer: Some(addr),
-                        ..Datagrams::default()
-                    }));
-                    // Registered after the connect that filters what it may receive: a
-                    // datagram already there raises an event, so there is nothing to read yet.
-                    self.opened(cx, None);
-                    return;
-                }
-                Err(e) => last = code_of(&e),
+        self.stage = to;
+        Ok(step)
+    }
+
+    /// The sends are flushed: whether the close ends now with CLOSE_CNF (only while closing).
+    #[must_use]
+    pub(super) fn close_flushed(&mut self) -> bool {
+        let closing = self.stage == Stage::Closing;
+        if closing {
+            self.stage = Stage::Closed { by_close: true };
+        }
+        closing
+    }
+
+    /// The connection broke (or a close timed out) with `code`.
+    #[must_use]
+    pub(super) fn broke(&mut self, code: c_int) -> Broken {
+        match self.stage {
+            Stage::Closing => {
+                self.stage = Stage::Closed { by_close: true };
+                Broken::ConfirmClose
             }
-        }
-        self.fail_connect(cx, last);
-    }
-
-    /// The connection is up: CONN_CNF, then a read as far as `read` says (None: the readiness
-    /// event said nothing is readable; bytes arriving later raise their own edge).
-    pub(super) fn opened(&mut self, cx: &Cx<'_>, read: Option<ReadUntil>) {
-        if log::log_enabled!(target: "socketcore", log::Level::Info) {
-            let peer = self
-                .io
-                .address(true)
-                .map_or_else(|_| "-".into(), |a| a.to_string());
-            let local = self
-                .io
-                .address(false)
-                .map_or_else(|_| "-".into(), |a| a.to_string());
-            let tls = self
-                .tls()
-                .map(|t| format!(", {}", t.summary()))
-                .unwrap_or_default();
-            log::info!(target: "socketcore", "socket {}: connected to {peer} from {local}{tls}", cx.sock.id);
-        }
-        self.phase = Phase::Open;
-        cx.post(MSG_SOCK_CONN_CNF, SOCK_ERR_OK, 0, 0);
-        if let Some(until) = read {
-            self.read_some(cx, until);
-        }
-    }
-
-    pub(super) fn fail_connect(&mut self, cx: &Cx<'_>, code: c_int) {
-        self.keep_tls_error();
-        match &self.tls_error {
-            Some(why) => log::error!(target: "socketcore", "socket {}: connect failed: {} ({why})",
-                cx.sock.id, said(code)),
-            None => log::error!(target: "socketcore", "socket {}: connect failed: {}",
-                cx.sock.id, said(code)),
-        }
-        self.io = Io::None;
-        self.conn = Conn::Gone; // closes the attempts
-        self.phase = Phase::Closed;
-        self.last_error = code;
-        cx.post(MSG_SOCK_CONN_CNF, code, 0, 0);
-    }
-
-    /// The connection broke (or a close timed out): every pending send fails in order, then
-    /// CLOSE_CNF if the application was closing, else CLOSE_IND once the buffered bytes are
-    /// announced.
-    pub(super) fn fail(&mut self, cx: &Cx<'_>, code: c_int) {
-        self.keep_tls_error();
-        log::warn!(target: "socketcore", "socket {}: connection failed: {}{}", cx.sock.id,
-            said(code), self.tls_error.as_ref().map(|w| format!(" ({w})")).unwrap_or_default());
-        self.io = Io::None;
-        self.last_error = code;
-        self.read_done = true;
-        self.queued_bytes = 0;
-        // Oldest first: written and awaiting the peer's ACK, then encrypted but not yet
-        // written (TLS), then still queued.
-        if let Conn::Stream(s) = &mut self.conn {
-            if let Some(acks) = &mut s.acks {
-                for wait in std::mem::take(&mut acks.waiting) {
-                    cx.post(MSG_SOCK_SEND_CNF, code, 0, wait.total);
+            Stage::Open => {
+                self.stage = Stage::Closed { by_close: false };
+                match self.peer {
+                    PeerEnd::NotYet => {
+                        self.peer = PeerEnd::Ended(code);
+                        Broken::PeerEnded
+                    }
+                    PeerEnd::Ended(_) | PeerEnd::Announced(_) => Broken::Nothing,
                 }
             }
-            if let Some(tls) = &mut s.tls {
-                for total in tls.unflushed.drain(..) {
-                    cx.post(MSG_SOCK_SEND_CNF, code, 0, total);
-                }
-            }
-        }
-        for req in self.sendq.take() {
-            cx.post(MSG_SOCK_SEND_CNF, code, 0, req.total);
-        }
-        let was_closing = self.phase == Phase::Closing;
-        self.phase = Phase::Closed;
-        if was_closing {
-            cx.post(MSG_SOCK_CLOSE_CNF, code, 0, 0);
-        } else if self.peer_end.is_none() {
-            self.peer_end = Some(code);
-            self.announce(cx);
+            _ => Broken::Nothing,
         }
     }
 
-    /// Keeps rustls' reason for a TLS failure once the TLS state is gone.
-    pub(super) fn keep_tls_error(&mut self) {
-        if let Some(why) = self.tls().and_then(|t| t.error_text()) {
-            self.tls_error = Some(Box::new(crate::diagnostics::tls_error_text(why)));
+    /// The read side saw the peer's end (`code` 0: orderly); only the first end counts.
+    pub(super) fn peer_ended(&mut self, code: c_int) {
+        if self.peer == PeerEnd::NotYet {
+            self.peer = PeerEnd::Ended(code);
         }
     }
 
-    /// Posts the RECV_IND (and then the CLOSE_IND) the rules allow now.
-    pub(super) fn announce(&mut self, cx: &Cx<'_>) {
-        if self.close_requested {
-            return;
-        }
-        if self.unannounced > 0 && self.recv_ind == RecvInd::Free {
-            let len = match &self.conn {
-                Conn::Datagram(d) => {
-                    let first_new = d.queue.len() - self.unannounced;
-                    self.unannounced -= 1;
-                    d.queue[first_new].len()
-                }
-                _ => std::mem::take(&mut self.unannounced),
-            };
+    /// `sock_destroy`: the end, from any phase.
+    pub(super) fn destroy(&mut self) {
+        self.stage = Stage::Destroyed;
+    }
+
+    /// Whether `sock_send` may queue: open, not closed by the application, and the peer has
+    /// not broken the connection (an orderly end leaves our direction open).
+    pub(super) fn may_send(&self) -> bool {
+        self.stage == Stage::Open
+            && matches!(
+                self.peer,
+                PeerEnd::NotYet | PeerEnd::Ended(SOCK_ERR_OK) | PeerEnd::Announced(SOCK_ERR_OK)
+            )
+    }
+
+    /// Whether the CLOSE_IND has been posted.
+    pub(super) fn peer_end_announced(&self) -> bool {
+        matches!(self.peer, PeerEnd::Announced(_))
+    }
+
+    /// The application listens: the socket was opened (CONN_CNF 0 came first) and not closed
+    /// by it.
+    fn announcing(&self) -> bool {
+        matches!(self.stage, Stage::Open | Stage::Closed { by_close: false })
+    }
+
+    /// Claims the RECV_IND: whether one may be posted now (none outstanding, the application
+    /// listening). The caller posts it.
+    #[must_use]
+    pub(super) fn claim_recv_ind(&mut self) -> bool {
+        let free = self.announcing() && self.recv_ind == RecvInd::Free;
+        if free {
             self.recv_ind = RecvInd::Posted {
                 taken: false,
                 read: false,
             };
-            cx.post(MSG_SOCK_RECV_IND, SOCK_ERR_OK, len, 0);
         }
-        if let Some(code) = self.peer_end
-            && self.unannounced == 0
-            && !self.close_ind_posted
-        {
-            self.close_ind_posted = true;
-            cx.post(MSG_SOCK_CLOSE_IND, code, 0, 0);
+        free
+    }
+
+    /// Its RECV_IND was taken from the ring.
+    pub(super) fn recv_ind_taken(&mut self) {
+        self.recv_ind.mark(true, false);
+    }
+
+    /// The application called `sock_recv`.
+    pub(super) fn recv_called(&mut self) {
+        self.recv_ind.mark(false, true);
+    }
+
+    /// Claims the CLOSE_IND once everything received is announced: its code, if the peer has
+    /// ended, it was not announced yet and the application listens. The caller posts it.
+    #[must_use]
+    pub(super) fn claim_close_ind(&mut self) -> Option<c_int> {
+        match self.peer {
+            PeerEnd::Ended(code) if self.announcing() => {
+                self.peer = PeerEnd::Announced(code);
+                Some(code)
+            }
+            _ => None,
         }
     }
-}
-
-/// The sentence for `code` without its NUL, for log lines.
-pub(super) fn said(code: c_int) -> &'static str {
-    sentence(code).trim_end_matches('\0')
 }
 
 #[cfg(test)]
-mod tests {
-    use super::RecvInd;
-
-    /// The next RECV_IND waits until the last one is both taken and answered, in either order.
-    #[test]
-    fn recv_ind_frees_only_when_taken_and_read() {
-        for take_first in [true, false] {
-            let mut r = RecvInd::Posted {
-                taken: false,
-                read: false,
-            };
-            if take_first {
-                r.taken()
-            } else {
-                r.read()
-            }
-            assert_ne!(r, RecvInd::Free, "one of the two is not enough");
-            if take_first {
-                r.read()
-            } else {
-                r.taken()
-            }
-            assert_eq!(r, RecvInd::Free);
-        }
-        let mut free = RecvInd::Free;
-        free.read(); // a sock_recv with nothing announced changes nothing
-        assert_eq!(free, RecvInd::Free);
-    }
-}
+mod tests;

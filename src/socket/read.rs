@@ -77,7 +77,7 @@ impl State {
             match got {
                 Ok(0) => {
                     self.read_done = true;
-                    self.peer_end = Some(SOCK_ERR_OK);
+                    self.life.peer_ended(SOCK_ERR_OK);
                     return;
                 }
                 Ok(n) => {

@@ -204,7 +204,7 @@ impl State {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.fail_or_drop_datagram(cx, &e);
-                    if self.phase == Phase::Closed {
+                    if self.life.phase() == Phase::Closed {
                         return;
                     }
                 }

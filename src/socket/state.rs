@@ -1,9 +1,8 @@
 //! A socket's state behind its lock, typed by phase and transport: what connecting needs and
 //! what each transport keeps share one enum (`Conn`), so no socket carries another's fields.
 
-use super::Phase;
 use super::happy_eyeballs::Attempt;
-use super::lifecycle::RecvInd;
+use super::lifecycle::Lifecycle;
 use super::send_queue::{AckWait, SendQueue};
 use crate::bytering::ByteRing;
 use crate::options::SockOpts;
@@ -18,24 +17,18 @@ use std::time::Instant;
 /// transport or the connect phase needs lives in `conn`, what is rare is boxed, so it costs
 /// nothing elsewhere (`benches/README.md`, "where the bytes went").
 pub(super) struct State {
-    pub(super) phase: Phase,
+    /// The phase and the message bounds (`lifecycle.rs`).
+    pub(super) life: Lifecycle,
     /// WRITABLE is registered with epoll for `io` (see `sync_interest`).
     pub(super) write_interest: bool,
     /// Counted among the sockets the poll thread must drive while nobody waits
     /// (`count_driven`).
     pub(super) driven: bool,
-    pub(super) destroyed: bool,
-    pub(super) close_requested: bool,
-    /// The outstanding RECV_IND, if any (one at a time).
-    pub(super) recv_ind: RecvInd,
     /// The receive buffer filled up: the socket is not being read (flow control holds the peer).
     pub(super) read_paused: bool,
     /// The read side has ended (EOF or error): do not read again.
     pub(super) read_done: bool,
-    pub(super) close_ind_posted: bool,
     pub(super) last_error: c_int,
-    /// How the peer ended the connection, once it has: 0 orderly, else a code.
-    pub(super) peer_end: Option<c_int>,
     pub(super) io: Io,
     /// What the connect phase, then the transport alone needs.
     pub(super) conn: Conn,
@@ -164,11 +157,11 @@ mod tests {
     use crate::socket::Sock;
     use std::mem::size_of;
 
-    /// An idle TCP connection costs its `Sock` (inside its `Arc`), a table slot and, until the
-    /// connect timeout passes, a deadline entry; libuv's figure for the same connection is
-    /// 361 B of RSS (`benches/README.md`). A 216 B `Sock` is 232 B with the `Arc`'s counts,
-    /// a 240 B malloc chunk; the slot (16 B) and the deadline (32 B), in vectors that double,
-    /// bring it to about 300 B. The connect phase lives inside `Conn`, so connecting adds
+    /// An idle TCP connection costs its `Sock` (inside its `Arc`) and a table slot; its
+    /// connect deadline leaves the heap once the connect has settled (`timers.rs`). libuv's
+    /// figure for the same connection is 361 B of RSS (`benches/README.md`). A 216 B `Sock`
+    /// is 232 B with the `Arc`'s counts, a 240 B malloc chunk; the slot (16 B), in a vector
+    /// that doubles, brings it to about 280 B. The connect phase lives inside `Conn`, so connecting adds
     /// only its attempt (one 32 B chunk per address). Debug builds add 16 B to `Io` (mio's
     /// selector id), hence the allowance.
     #[test]

@@ -144,7 +144,7 @@ impl State {
         match end {
             Ok(code) => {
                 self.read_done = true;
-                self.peer_end = Some(code);
+                self.life.peer_ended(code);
                 if code != SOCK_ERR_OK {
                     self.last_error = code;
                 }
