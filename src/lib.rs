@@ -70,6 +70,15 @@ pub mod introspect {
     pub fn max_sockets() -> usize {
         crate::runtime::max_sockets()
     }
+
+    /// Sockets whose connect has not settled (no CONN_CNF yet).
+    pub fn connects_in_flight() -> Option<usize> {
+        let sh = crate::runtime::current()?;
+        Some(
+            sh.connects_in_flight
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
 }
 
 /// Timings of the ring and the id table against standard-library baselines, for

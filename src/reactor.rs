@@ -10,6 +10,7 @@ use crate::poller::Poller;
 use crate::ring::Ring;
 use crate::timers::{Timer, Timers};
 use mio::Registry;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub(crate) struct Reactor {
     pub ring: Ring,
@@ -17,6 +18,9 @@ pub(crate) struct Reactor {
     pub registry: Registry,
     /// Who polls (see `poller.rs`).
     pub poller: Poller,
+    /// Sockets whose connect has not settled yet (no CONN_CNF): `sock_conn` hands a connect
+    /// to the resolver's workers while others are in flight (see `api.rs`, `conn`).
+    pub connects_in_flight: AtomicUsize,
 }
 
 impl Reactor {
@@ -25,5 +29,19 @@ impl Reactor {
         if self.timers.add(timer) {
             self.poller.earlier_deadline(timer.at);
         }
+    }
+
+    /// A connect began (`sock_conn`); returns how many others were in flight.
+    pub(crate) fn connect_begun(&self) -> usize {
+        self.connects_in_flight.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Socket (id, generation) is connected, failed or gone, once in its life: its connect
+    /// deadline is stale and it is no longer in flight.
+    pub(crate) fn connect_settled(&self, id: i32, generation: u32) {
+        let _ = self
+            .connects_in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        self.timers.connect_settled(id, generation);
     }
 }

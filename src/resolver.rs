@@ -1,5 +1,7 @@
 //! Name resolution off the poll thread: a few worker threads call the system resolver
 //! (getaddrinfo, which honours /etc/hosts) and start the socket's connect with the answer.
+//! They also make the connects to literal addresses that `sock_conn` hands over while other
+//! connects are in flight (see `api.rs`, `conn`).
 //!
 //! A job carries its socket, so a worker needs no socket table: only the job queue and the
 //! instance's `Reactor`, which it holds weakly (the instance owns the resolver, whose workers
@@ -24,6 +26,8 @@ pub(crate) struct Job {
     pub sock: Arc<Sock>,
     pub host: String,
     pub port: u16,
+    /// The address, when `host` is a literal: nothing to look up, only the connect to make.
+    pub literal: Option<SocketAddr>,
 }
 
 #[derive(Default)]
@@ -107,7 +111,10 @@ fn worker<R: Deref<Target = Reactor>>(reactor: &Weak<R>, jobs: &Jobs) {
                 q.idle -= 1;
             }
         };
-        let answer = lookup(&job.host, job.port);
+        let answer = match job.literal {
+            Some(addr) => Ok(vec![addr]),
+            None => lookup(&job.host, job.port),
+        };
         if let Some(sh) = reactor.upgrade() {
             crate::poll_loop::guarded(&sh, &job.sock, || job.sock.start(&sh, answer));
         }

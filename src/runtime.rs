@@ -106,6 +106,7 @@ fn start() -> std::io::Result<Runtime> {
             timers: Timers::default(),
             registry,
             poller: Poller::new(Seat::new(poll), waker),
+            connects_in_flight: Default::default(),
         },
         table: RwLock::new(Table::new(MAX_SOCKETS.load(Ordering::Relaxed))),
         app_timers: AppTimers::default(),

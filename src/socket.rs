@@ -142,9 +142,7 @@ impl Cx<'_> {
 
     /// The connect ended (opened, failed or cancelled): its deadline is stale.
     fn connect_settled(&self) {
-        self.sh
-            .timers
-            .connect_settled(self.sock.id, self.sock.generation);
+        self.sh.connect_settled(self.sock.id, self.sock.generation);
     }
 
     fn arm(&self, kind: TimerKind, after: Duration) {

@@ -348,3 +348,58 @@ fn peer_that_never_reads_fills_the_queue_then_enobufs() {
     tx.send(()).unwrap();
     server.join();
 }
+
+/// A lone connect to a literal address is made in the caller's thread (no worker thread is
+/// started); a burst of them, made while others are still in flight, goes to the resolver's
+/// workers. Either way every socket connects once and carries its data, and nothing stays
+/// counted in flight.
+#[test]
+fn a_burst_of_literal_connects_goes_to_workers_and_a_lone_one_does_not() {
+    let _s = session();
+    let server = tcp_server(usize::MAX, echo);
+    let workers = || socketcore::introspect::snapshot().unwrap().3;
+    let in_flight = || socketcore::introspect::connects_in_flight().unwrap();
+    for _ in 0..20 {
+        let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+        assert_eq!(in_flight(), 0);
+        assert_eq!(sock_destroy(id), 1);
+    }
+    assert_eq!(workers(), 0, "one connect at a time starts no worker");
+    let n = 200;
+    let ids: Vec<i32> = (0..n)
+        .map(|_| conn(SOCK_TYPE_TCP, server.port, "127.0.0.1"))
+        .collect();
+    assert!(ids.iter().all(|&id| id >= 0));
+    let mut open = std::collections::HashSet::new();
+    while open.len() < n {
+        let m = next();
+        assert_eq!((m.id, m.result), (MSG_SOCK_CONN_CNF, 0), "{m:?}");
+        assert!(
+            open.insert(m.socket_index),
+            "two CONN_CNFs for {}",
+            m.socket_index
+        );
+    }
+    assert_eq!(in_flight(), 0);
+    assert!(workers() >= 1, "the burst went to the workers");
+    for &id in &ids {
+        assert_eq!(send(id, &id.to_le_bytes()), 1);
+    }
+    let mut echoed = 0;
+    while echoed < n {
+        let m = next();
+        match m.id {
+            MSG_SOCK_SEND_CNF => assert_eq!(m.result, 0),
+            MSG_SOCK_RECV_IND => {
+                assert_eq!(m.recv_len, 4, "{m:?}");
+                assert_eq!(recv(m.socket_index, 4), m.socket_index.to_le_bytes());
+                echoed += 1;
+            }
+            _ => panic!("unexpected {m:?}"),
+        }
+    }
+    for id in ids {
+        assert_eq!(sock_destroy(id), 1);
+    }
+    server.join_detached();
+}

@@ -86,7 +86,7 @@ impl Sock {
     pub(crate) fn destroy(&self, sh: &Reactor) {
         let mut st = self.state.lock();
         if st.life.connecting() {
-            sh.timers.connect_settled(self.id, self.generation);
+            sh.connect_settled(self.id, self.generation);
         }
         st.life.destroy();
         if std::mem::take(&mut st.driven) {
