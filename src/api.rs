@@ -59,6 +59,9 @@ pub unsafe extern "C" fn sock_conn_ext(
     })
 }
 
+/// Literal connects of a burst waiting for a worker, beyond which the caller connects in place.
+const BURST_BACKLOG: usize = 256;
+
 unsafe fn conn(
     sock_type: c_int,
     port: c_int,
@@ -102,24 +105,41 @@ unsafe fn conn(
         port as u16
     };
     let others_in_flight = sh.connect_begun();
-    let literal = ip_literal(&host).map(|ip| SocketAddr::new(ip, wire_port));
-    match literal {
+    match ip_literal(&host) {
         // A literal starts at once, in this thread: a non-blocking connect does not wait.
         // Unless other connects are still in flight: on a near peer (loopback above all) the
-        // kernel runs the whole handshake inside connect(), and a burst of connects made by a
-        // worker overlaps with the caller's own work on another core (fan-out: 0.73 x the
-        // time of connecting in place). One at a time, nothing is handed over, so a lone
-        // connect costs no wake-up.
-        Some(addr) if others_in_flight == 0 => {
-            crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, Ok(vec![addr])));
+        // kernel runs the whole handshake inside connect(), and a burst's connects made by
+        // the workers overlap with the caller's own work on another core. While the workers
+        // have `BURST_BACKLOG` waiting, the caller connects in place, so both sides connect
+        // and the queue stays short. One at a time, nothing is handed over: a lone connect
+        // costs no wake-up.
+        Some(ip) => {
+            let addrs = vec![SocketAddr::new(ip, wire_port)];
+            let in_place = if others_in_flight == 0 {
+                Some(addrs)
+            } else {
+                let job = Job {
+                    sock: sock.clone(),
+                    host,
+                    port: wire_port,
+                    literal: Some(addrs),
+                };
+                match sh.resolver.offer(Arc::downgrade(&sh), job, BURST_BACKLOG) {
+                    Ok(()) => None,
+                    Err(job) => job.literal,
+                }
+            };
+            if let Some(addrs) = in_place {
+                crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, Ok(addrs)));
+            }
         }
-        _ => sh.resolver.submit(
+        None => sh.resolver.submit(
             Arc::downgrade(&sh),
             Job {
                 sock,
                 host,
                 port: wire_port,
-                literal,
+                literal: None,
             },
         ),
     }

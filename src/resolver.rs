@@ -19,6 +19,8 @@ use std::thread::JoinHandle;
 
 /// Workers at most; a slow lookup holds one, the others keep going.
 const MAX_WORKERS: usize = 4;
+/// Room the job queue keeps once empty; a burst's larger queue is given back.
+const SPARE_JOBS: usize = 16;
 /// Addresses kept from one answer; a hostile resolver cannot make a connect try forever.
 const MAX_ADDRESSES: usize = 16;
 
@@ -27,7 +29,9 @@ pub(crate) struct Job {
     pub host: String,
     pub port: u16,
     /// The address, when `host` is a literal: nothing to look up, only the connect to make.
-    pub literal: Option<SocketAddr>,
+    /// Made by the caller's thread, so that a worker allocates nothing for it (memory a
+    /// worker allocates in a burst stays in its own malloc arena afterwards).
+    pub literal: Option<Vec<SocketAddr>>,
 }
 
 #[derive(Default)]
@@ -57,11 +61,24 @@ impl Resolver {
     where
         R: Deref<Target = Reactor> + Send + Sync + 'static,
     {
+        let _ = self.offer(reactor, job, usize::MAX);
+    }
+
+    /// As `submit`, unless `backlog` jobs are waiting already: then the job is given back,
+    /// for the caller to do itself (a literal connect in a burst: the caller and the workers
+    /// then connect side by side, and the queue stays short).
+    pub(crate) fn offer<R>(&self, reactor: Weak<R>, job: Job, backlog: usize) -> Result<(), Job>
+    where
+        R: Deref<Target = Reactor> + Send + Sync + 'static,
+    {
         let mut q = self.jobs.queue.lock();
+        if q.jobs.len() >= backlog {
+            return Err(job);
+        }
         q.jobs.push_back(job);
         if q.idle > 0 {
             self.jobs.ready.notify_one();
-            return;
+            return Ok(());
         }
         drop(q);
         let mut workers = self.workers.lock();
@@ -75,6 +92,7 @@ impl Resolver {
                 workers.push(handle);
             }
         }
+        Ok(())
     }
 
     /// Stops and joins the workers; queued jobs are dropped.
@@ -104,6 +122,10 @@ fn worker<R: Deref<Target = Reactor>>(reactor: &Weak<R>, jobs: &Jobs) {
                     return;
                 }
                 if let Some(job) = q.jobs.pop_front() {
+                    if q.jobs.is_empty() && q.jobs.capacity() > SPARE_JOBS {
+                        // A burst of connects is over: its room goes back.
+                        q.jobs.shrink_to(SPARE_JOBS);
+                    }
                     break job;
                 }
                 q.idle += 1;
@@ -112,7 +134,7 @@ fn worker<R: Deref<Target = Reactor>>(reactor: &Weak<R>, jobs: &Jobs) {
             }
         };
         let answer = match job.literal {
-            Some(addr) => Ok(vec![addr]),
+            Some(list) => Ok(list),
             None => lookup(&job.host, job.port),
         };
         if let Some(sh) = reactor.upgrade() {

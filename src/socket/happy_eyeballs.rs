@@ -57,7 +57,10 @@ impl State {
         if let Conn::Connecting(c) = &mut self.conn {
             // Every attempt takes an address: room for all at once, no more.
             c.attempts = Vec::with_capacity(addrs.len());
-            c.addrs = interleave(addrs).into_iter().rev().collect();
+            c.addrs = match addrs.len() {
+                0 | 1 => addrs, // nothing to order: the caller's vector serves as it is
+                _ => interleave(addrs).into_iter().rev().collect(),
+            };
             c.error = SOCK_ERR_EDNS;
         }
         self.life.start_connecting();
