@@ -7,7 +7,7 @@ use crate::conn_config::ConnConfig;
 use crate::constants::*;
 use crate::ffi::{guard, ip_literal, read_addr, read_cert, read_conn_opts, value_or_neg};
 use crate::options::Opt;
-use crate::resolver::Job;
+use crate::resolver::{Job, Target};
 use crate::ring::{PopError, REPLY};
 use crate::runtime;
 use crate::socket::{Kind, Sock};
@@ -114,32 +114,26 @@ unsafe fn conn(
         // and the queue stays short. One at a time, nothing is handed over: a lone connect
         // costs no wake-up.
         Some(ip) => {
-            let addrs = vec![SocketAddr::new(ip, wire_port)];
-            let in_place = if others_in_flight == 0 {
-                Some(addrs)
-            } else {
+            let addr = SocketAddr::new(ip, wire_port);
+            let handed_over = others_in_flight > 0 && {
                 let job = Job {
                     sock: sock.clone(),
-                    host,
-                    port: wire_port,
-                    literal: Some(addrs),
+                    target: Target::Addresses(vec![addr]),
                 };
-                match sh.resolver.offer(Arc::downgrade(&sh), job, BURST_BACKLOG) {
-                    Ok(()) => None,
-                    Err(job) => job.literal,
-                }
+                sh.resolver.offer(Arc::downgrade(&sh), job, BURST_BACKLOG)
             };
-            if let Some(addrs) = in_place {
-                crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, Ok(addrs)));
+            if !handed_over {
+                crate::poll_loop::guarded(&sh, &sock, || sock.start(&sh, Ok(vec![addr])));
             }
         }
         None => sh.resolver.submit(
             Arc::downgrade(&sh),
             Job {
                 sock,
-                host,
-                port: wire_port,
-                literal: None,
+                target: Target::Name {
+                    host,
+                    port: wire_port,
+                },
             },
         ),
     }

@@ -26,12 +26,17 @@ const MAX_ADDRESSES: usize = 16;
 
 pub(crate) struct Job {
     pub sock: Arc<Sock>,
-    pub host: String,
-    pub port: u16,
-    /// The address, when `host` is a literal: nothing to look up, only the connect to make.
-    /// Made by the caller's thread, so that a worker allocates nothing for it (memory a
+    pub target: Target,
+}
+
+/// Where a job's socket connects.
+pub(crate) enum Target {
+    /// A name to look up, then connect to on `port`.
+    Name { host: String, port: u16 },
+    /// Addresses known already (a literal): nothing to look up, only the connect to make.
+    /// Made by the caller's thread, so that a worker allocates nothing for them (memory a
     /// worker allocates in a burst stays in its own malloc arena afterwards).
-    pub literal: Option<Vec<SocketAddr>>,
+    Addresses(Vec<SocketAddr>),
 }
 
 #[derive(Default)]
@@ -61,24 +66,24 @@ impl Resolver {
     where
         R: Deref<Target = Reactor> + Send + Sync + 'static,
     {
-        let _ = self.offer(reactor, job, usize::MAX);
+        self.offer(reactor, job, usize::MAX);
     }
 
-    /// As `submit`, unless `backlog` jobs are waiting already: then the job is given back,
-    /// for the caller to do itself (a literal connect in a burst: the caller and the workers
-    /// then connect side by side, and the queue stays short).
-    pub(crate) fn offer<R>(&self, reactor: Weak<R>, job: Job, backlog: usize) -> Result<(), Job>
+    /// As `submit`, unless `backlog` jobs are waiting already: then the job is dropped and
+    /// false returned, for the caller to do the work itself (a literal connect in a burst:
+    /// the caller and the workers then connect side by side, and the queue stays short).
+    pub(crate) fn offer<R>(&self, reactor: Weak<R>, job: Job, backlog: usize) -> bool
     where
         R: Deref<Target = Reactor> + Send + Sync + 'static,
     {
         let mut q = self.jobs.queue.lock();
         if q.jobs.len() >= backlog {
-            return Err(job);
+            return false;
         }
         q.jobs.push_back(job);
         if q.idle > 0 {
             self.jobs.ready.notify_one();
-            return Ok(());
+            return true;
         }
         drop(q);
         let mut workers = self.workers.lock();
@@ -92,7 +97,7 @@ impl Resolver {
                 workers.push(handle);
             }
         }
-        Ok(())
+        true
     }
 
     /// Stops and joins the workers; queued jobs are dropped.
@@ -133,9 +138,9 @@ fn worker<R: Deref<Target = Reactor>>(reactor: &Weak<R>, jobs: &Jobs) {
                 q.idle -= 1;
             }
         };
-        let answer = match job.literal {
-            Some(list) => Ok(list),
-            None => lookup(&job.host, job.port),
+        let answer = match job.target {
+            Target::Addresses(list) => Ok(list),
+            Target::Name { host, port } => lookup(&host, port),
         };
         if let Some(sh) = reactor.upgrade() {
             crate::poll_loop::guarded(&sh, &job.sock, || job.sock.start(&sh, answer));
