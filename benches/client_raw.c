@@ -220,14 +220,7 @@ static void fanout_run(int held)
     }
     if (held)
         for (long i = 0; i < n; i++) close(c[i].fd);
-    uint64_t t1 = now_ns();
-    double s = (double)(t1 - t0) / 1e9;
-    if (held)
-        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
-               status_kb("VmHWM"), n, cwin);
-    else
-        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)n / s,
-               status_kb("VmHWM"), n);
+    fanout_result(now_ns() - t0, n, held ? cwin : 0);
     close(ep);
     free(c);
 }

@@ -296,13 +296,7 @@ static void fanout_run(int held)
     f_start_more();
     run_until_stopped();
     if (f_done != f_n) fail("only %ld of %ld connections finished", f_done, f_n);
-    double s = (double)(f_t1 - t0) / 1e9;
-    if (held)
-        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s,
-               (double)f_n / s, status_kb("VmHWM"), f_n, f_cwin);
-    else
-        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)f_n / s,
-               status_kb("VmHWM"), f_n);
+    fanout_result(f_t1 - t0, f_n, held ? f_cwin : 0);
 }
 
 static void idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

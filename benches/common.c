@@ -184,6 +184,17 @@ void client_init(const char *client, int argc, char **argv)
     watchdog((unsigned)arg_ll("timeout", 600));
 }
 
+void fanout_result(uint64_t elapsed_ns, long n, long cwin)
+{
+    double s = (double)elapsed_ns / 1e9;
+    if (cwin > 0)
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld cwin=%ld", s, (double)n / s,
+               status_kb("VmHWM"), n, cwin);
+    else
+        result("time_s=%.3f conns_per_s=%.0f peak_rss_kb=%ld conns=%ld", s, (double)n / s,
+               status_kb("VmHWM"), n);
+}
+
 char *fmt_latency(char *out, size_t cap, const char *prefix, uint64_t *lat, size_t n)
 {
     uint64_t sum = 0;

@@ -65,6 +65,10 @@ void client_init(const char *client, int argc, char **argv);
  * latencies in ns (sorts lat). Returns out. */
 char *fmt_latency(char *out, size_t cap, const char *prefix, uint64_t *lat, size_t n);
 
+/* Fan-out: the RESULT line for n connections over elapsed_ns, with the peak RSS; cwin > 0
+ * (the held shape) is reported too. */
+void fanout_result(uint64_t elapsed_ns, long n, long cwin);
+
 /* Sorts v and returns its p-th percentile (0 < p <= 100, nearest rank). */
 uint64_t percentile(uint64_t *v, size_t n, double p);
 
