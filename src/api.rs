@@ -9,7 +9,7 @@ use crate::ffi::{guard, ip_literal, read_addr, read_cert, read_conn_opts, value_
 use crate::options::Opt;
 use crate::resolver::{Job, Target};
 use crate::ring::{PopError, REPLY};
-use crate::runtime;
+use crate::runtime::{self, Shared};
 use crate::socket::{Kind, Sock};
 use crate::timers::{Timer, TimerKind};
 use crate::types::{sock_cert, sock_conn_opts, sock_counters, sock_msg};
@@ -89,8 +89,7 @@ unsafe fn conn(
     let sh = runtime::get()?;
     let timeout = cfg.connect_timeout;
     let (id, sock) = sh
-        .table
-        .write()
+        .sockets
         .insert(|id, generation| Sock::new(id, generation, kind, cfg, tls))
         .ok_or(SOCK_ERR_ENOBUFS)?;
     sh.add_timer(Timer {
@@ -172,23 +171,22 @@ pub unsafe extern "C" fn sock_conn_opts_init(opts: *mut sock_conn_opts) -> c_int
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -> c_int {
     guard(0, || {
-        let refusal = match runtime::find(id) {
-            Some((sh, sock)) => {
-                if sock.connecting() {
-                    // Connected meanwhile? Nobody may have dispatched that yet.
-                    crate::poll_loop::catch_up(&sh);
-                }
-                let bytes = if data.is_null() || len == 0 || len > SOCK_MAX_BUF as usize {
-                    &[][..] // refused as EARG below, with the socket's error set
-                } else {
-                    // SAFETY: non-NULL, and the caller promises `len` readable bytes.
-                    unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
-                };
-                match sock.send(&sh, bytes) {
-                    Ok(()) => return 1,
-                    Err(code) => code,
-                }
-            }
+        let sent = runtime::with_sock(id, |sh, sock| {
+            let bytes = if data.is_null() || len == 0 || len > SOCK_MAX_BUF as usize {
+                &[][..] // refused as EARG below, with the socket's error set
+            } else {
+                // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+                unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+            };
+            sock.send_if_connected(sh, bytes).unwrap_or_else(|| {
+                // Connected meanwhile? Nobody may have dispatched that yet.
+                crate::poll_loop::catch_up(sh);
+                sock.send(sh, bytes)
+            })
+        });
+        let refusal = match sent {
+            Some(Ok(())) => return 1,
+            Some(Err(code)) => code,
             None => SOCK_ERR_EBADID,
         };
         if compat::enabled(SOCK_COMPAT_SEND_CNF) {
@@ -208,21 +206,28 @@ pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        let Some((sh, sock)) = runtime::find(id) else {
-            return -SOCK_ERR_EBADID;
-        };
         if buf.is_null() || len == 0 || len > c_int::MAX as usize {
-            return -SOCK_ERR_EARG;
+            return if runtime::with_sock(id, |_, _| ()).is_some() {
+                -SOCK_ERR_EARG
+            } else {
+                -SOCK_ERR_EBADID
+            };
         }
         // SAFETY: non-NULL, and the caller promises `len` writable bytes.
         let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
-        let mut got = sock.recv(&sh, out);
-        if got == Ok(0) {
+        let got = runtime::with_sock(id, |sh, sock| {
+            let got = sock.recv(sh, out);
+            if got != Ok(0) {
+                return got;
+            }
             // Input may have arrived that nobody has dispatched yet (no thread waits).
-            crate::poll_loop::catch_up(&sh);
-            got = sock.recv(&sh, out);
+            crate::poll_loop::catch_up(sh);
+            sock.recv(sh, out)
+        });
+        match got {
+            Some(got) => value_or_neg(got.map(|n| n as c_int)),
+            None => -SOCK_ERR_EBADID,
         }
-        value_or_neg(got.map(|n| n as c_int))
     })
 }
 
@@ -255,7 +260,7 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
         let Some(sh) = runtime::current() else {
             return 0;
         };
-        let Some(sock) = sh.table.write().remove(id) else {
+        let Some(sock) = sh.sockets.remove(id) else {
             return 0;
         };
         sock.destroy(&sh);
@@ -310,45 +315,54 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
         if msg.is_null() || timeout_ms < -1 {
             return -SOCK_ERR_EARG;
         }
-        let sh = match runtime::get() {
-            Ok(sh) => sh,
-            Err(code) => return -code,
-        };
-        // The clock is read only once a wait is needed: a pending message costs no time call.
-        let mut deadline: Option<Option<Instant>> = None;
-        loop {
-            let popped = match sh.ring.pop(Some(Duration::ZERO)) {
-                Ok(None) if timeout_ms == 0 => crate::poll_loop::poll_now(&sh),
-                Ok(None) => {
-                    let whole = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
-                    let budget = match deadline {
-                        None => whole, // the deadline is set just below: all of it is left
-                        Some(until) => until.map(|d| d.saturating_duration_since(Instant::now())),
-                    };
-                    let until = *deadline.get_or_insert_with(|| whole.map(|w| Instant::now() + w));
-                    crate::poll_loop::wait(&sh, until, budget)
-                }
-                other => other,
-            };
-            let entry = match popped {
-                Ok(Some(entry)) => entry,
-                Ok(None)
-                    if timeout_ms != 0 && deadline.flatten().is_none_or(|d| Instant::now() < d) =>
-                {
-                    continue;
-                } // a stale message was skipped, or woken early
-                Ok(None) => return 0,
-                Err(PopError::Closed) => return -runtime::STOPPED,
-            };
-            let m = entry.msg;
-            if !taken(&sh, &m, entry.generation) {
-                continue;
-            }
-            // SAFETY: non-NULL and writable by contract.
-            unsafe { msg.write(m) };
-            return 1;
+        match runtime::with_running(|sh| wait_msg(sh, msg, timeout_ms)) {
+            Ok(r) => r,
+            Err(code) => -code,
         }
     })
+}
+
+/// `sock_wait_msg` on the running instance.
+fn wait_msg(sh: &Shared, msg: *mut sock_msg, timeout_ms: c_int) -> c_int {
+    // The clock is read only once a wait is needed: a pending message costs no time call.
+    let mut deadline: Option<Option<Instant>> = None;
+    loop {
+        // An empty ring is seen without its lock; the wait looks again under it.
+        let first = match sh.ring.seems_empty() {
+            true => Ok(None),
+            false => sh.ring.pop(Some(Duration::ZERO)),
+        };
+        let popped = match first {
+            Ok(None) if timeout_ms == 0 => crate::poll_loop::poll_now(sh),
+            Ok(None) => {
+                let whole = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
+                let budget = match deadline {
+                    None => whole, // the deadline is set just below: all of it is left
+                    Some(until) => until.map(|d| d.saturating_duration_since(Instant::now())),
+                };
+                let until = *deadline.get_or_insert_with(|| whole.map(|w| Instant::now() + w));
+                crate::poll_loop::wait(sh, until, budget)
+            }
+            other => other,
+        };
+        let entry = match popped {
+            Ok(Some(entry)) => entry,
+            Ok(None)
+                if timeout_ms != 0 && deadline.flatten().is_none_or(|d| Instant::now() < d) =>
+            {
+                continue;
+            } // a stale message was skipped, or woken early
+            Ok(None) => return 0,
+            Err(PopError::Closed) => return -runtime::STOPPED,
+        };
+        let m = entry.msg;
+        if !taken(sh, &m, entry.generation) {
+            continue;
+        }
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { msg.write(m) };
+        return 1;
+    }
 }
 
 /// Starts timer `timer_id` (any id from 0 to INT_MAX, chosen by the caller): after `ms`
@@ -530,13 +544,8 @@ fn taken(sh: &runtime::Shared, m: &sock_msg, generation: u32) -> bool {
         sh.replies.gone(1);
         return true;
     }
-    match sh.lookup_current(m.socket_index, generation) {
-        Some(sock) => {
-            sock.on_taken(sh, m);
-            true
-        }
-        None => false,
-    }
+    sh.with_current(m.socket_index, generation, |sock| sock.on_taken(sh, m))
+        .is_some()
 }
 
 /// Posts a compatibility reply for a refused call on `id`; false if none could be posted.

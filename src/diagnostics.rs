@@ -322,7 +322,7 @@ pub unsafe extern "C" fn sock_global_stats(out: *mut sock_global_counters) -> c_
         let mut c = sock_global_counters::default();
         if let Some(sh) = runtime::current() {
             crate::poll_loop::catch_up(&sh); // count what has arrived, as sock_stats does
-            let table = sh.table.read();
+            let table = sh.sockets.read();
             c.sockets = table.len() as u64;
             for sock in table.values() {
                 let (queued, buffered) = sock.buffered();

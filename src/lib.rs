@@ -25,6 +25,7 @@ mod ring;
 mod runtime;
 mod send_buffers;
 mod socket;
+mod sockets;
 mod sync;
 mod table;
 mod timers;
@@ -49,7 +50,7 @@ pub mod introspect {
     /// timers pending, bytes of buffer held by all sockets).
     pub fn snapshot() -> Option<(usize, usize, usize, usize, usize, usize)> {
         let sh = crate::runtime::current()?;
-        let table = sh.table.read();
+        let table = sh.sockets.read();
         let buffers = table.values().map(|s| s.buffer_memory()).sum();
         Some((
             sh.ring.len(),

@@ -77,9 +77,9 @@ fn dispatch(sh: &Shared, event: &Event) {
         closing,
     };
     let (id, generation) = split_token(token);
-    if let Some(sock) = sh.lookup_current(id, generation) {
-        guarded(sh, &sock, || sock.on_ready(sh, ready));
-    }
+    sh.with_current(id, generation, |sock| {
+        guarded(sh, sock, || sock.on_ready(sh, ready))
+    });
 }
 
 /// Runs the deadlines that are due.
@@ -87,8 +87,10 @@ fn fire_timers(sh: &Shared) {
     for timer in sh.timers.expired() {
         if timer.kind == TimerKind::App {
             sh.app_timers.fire(sh, timer.id, timer.generation);
-        } else if let Some(sock) = sh.lookup_current(timer.id, timer.generation) {
-            guarded(sh, &sock, || sock.on_timer(sh, timer.kind));
+        } else {
+            sh.with_current(timer.id, timer.generation, |sock| {
+                guarded(sh, sock, || sock.on_timer(sh, timer.kind))
+            });
         }
     }
 }

@@ -11,12 +11,12 @@
 //! interleaving with loom (`RUSTFLAGS="--cfg loom" cargo test --lib ring::model`).
 
 use crate::constants::MSG_TIMER;
-use crate::sync::{AtomicU64, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::types::sock_msg;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 /// A message and the generation of what it belongs to: the socket's (socket messages), the
@@ -66,6 +66,9 @@ pub(crate) struct Ring {
     /// count before trying the seat and sees another after must try again. Written under the
     /// state's lock, read without it: a stale read only makes a follower look once more.
     vacancies: AtomicU64,
+    /// The queue's length, written under the state's lock after every change and read
+    /// without it (`seems_empty`).
+    pending: AtomicUsize,
 }
 
 impl Ring {
@@ -88,7 +91,7 @@ impl Ring {
         }
         st.queue.push_back(entry);
         st.high_water = st.high_water.max(st.queue.len());
-        sync_fd(&mut st);
+        self.settle(&mut st);
         st.waiters > 0
     }
 
@@ -147,7 +150,7 @@ impl Ring {
                 return Err(PopError::Closed);
             }
             if let Some(entry) = st.queue.pop_front() {
-                sync_fd(&mut st);
+                self.settle(&mut st);
                 // Another waiter may be owed a wake for a message pushed while we held the lock.
                 if !st.queue.is_empty() && st.waiters > 0 {
                     self.ready.notify_one();
@@ -191,7 +194,7 @@ impl Ring {
             replies += usize::from(drop && e.generation == REPLY);
             !drop
         });
-        sync_fd(&mut st);
+        self.settle(&mut st);
         replies
     }
 
@@ -200,7 +203,7 @@ impl Ring {
         let mut st = self.lock();
         st.queue
             .retain(|e| !(e.msg.id == MSG_TIMER && e.msg.socket_index == id));
-        sync_fd(&mut st);
+        self.settle(&mut st);
     }
 
     /// Wakes every waiter with `PopError::Closed` and refuses further messages.
@@ -208,6 +211,7 @@ impl Ring {
         let mut st = self.lock();
         st.closed = true;
         st.queue.clear();
+        self.pending.store(0, Release);
         st.notify_fd = None;
         self.ready.notify_all();
     }
@@ -226,7 +230,7 @@ impl Ring {
         // SAFETY: `raw` was just returned by eventfd and is owned by nobody else.
         st.notify_fd = Some(unsafe { OwnedFd::from_raw_fd(raw) });
         st.fd_readable = false;
-        sync_fd(&mut st);
+        self.settle(&mut st);
         Ok(raw)
     }
 
@@ -236,6 +240,22 @@ impl Ring {
 
     pub(crate) fn high_water(&self) -> usize {
         self.lock().high_water
+    }
+}
+
+impl Ring {
+    /// No message is pending, as far as this thread can know without the lock: a message
+    /// pushed before anything this thread has synchronized with is seen. A caller that then
+    /// waits looks again under the lock before it sleeps (the leader's look, a follower's
+    /// wait), so a message pushed meanwhile is not slept through.
+    pub(crate) fn seems_empty(&self) -> bool {
+        self.pending.load(Acquire) == 0
+    }
+
+    /// After a change to the queue, with the lock held: `pending` and the eventfd follow it.
+    fn settle(&self, st: &mut State) {
+        self.pending.store(st.queue.len(), Release);
+        sync_fd(st);
     }
 }
 

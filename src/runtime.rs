@@ -1,5 +1,8 @@
 //! The running instance: shared state, the poll thread's start and stop, and the global handle
 //! that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
+//!
+//! A call finds the instance through what its thread remembers (a weak reference, checked
+//! against `EPOCH`): one reference counted, no lock; the global handle is read on a miss.
 
 use crate::app_timers::AppTimers;
 use crate::codes::*;
@@ -11,14 +14,15 @@ use crate::reactor::Reactor;
 use crate::resolver::Resolver;
 use crate::ring::Ring;
 use crate::socket::Sock;
-use crate::table::Table;
+use crate::sockets::Sockets;
 use crate::timers::Timers;
 use mio::{Poll, Token, Waker};
 use parking_lot::RwLock;
+use std::cell::RefCell;
 use std::ffi::c_int;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -28,7 +32,9 @@ pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 /// compatibility replies, the resolver (the last three take the `Reactor` they need).
 pub(crate) struct Shared {
     reactor: Reactor,
-    pub table: RwLock<Table<Sock>>,
+    /// Which start of an instance this is (see `EPOCH`).
+    epoch: u64,
+    pub sockets: Sockets,
     pub app_timers: AppTimers,
     pub replies: Replies,
     pub resolver: Resolver,
@@ -44,12 +50,19 @@ impl std::ops::Deref for Shared {
 }
 
 impl Shared {
-    pub(crate) fn lookup(&self, id: c_int) -> Option<Arc<Sock>> {
-        self.table.read().get(id).cloned()
+    /// Runs `f` on socket `id` if it exists.
+    pub(crate) fn with_sock<R>(&self, id: c_int, f: impl FnOnce(&Arc<Sock>) -> R) -> Option<R> {
+        self.sockets.with(id, None, f)
     }
 
-    pub(crate) fn lookup_current(&self, id: c_int, generation: u32) -> Option<Arc<Sock>> {
-        self.table.read().get_current(id, generation).cloned()
+    /// Runs `f` on socket `id` if it is still the one of `generation`.
+    pub(crate) fn with_current<R>(
+        &self,
+        id: c_int,
+        generation: u32,
+        f: impl FnOnce(&Arc<Sock>) -> R,
+    ) -> Option<R> {
+        self.sockets.with(id, Some(generation), f)
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -65,18 +78,73 @@ struct Runtime {
 }
 
 static CURRENT: RwLock<Option<Runtime>> = RwLock::new(None);
+/// Raised, under `CURRENT`'s write lock, whenever an instance starts or stops: a thread's
+/// remembered instance is the running one while its epoch is this.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
 static MAX_SOCKETS: AtomicUsize = AtomicUsize::new(SOCK_DEFAULT_MAX_SOCKETS as usize);
+
+thread_local! {
+    /// The instance this thread's calls found last. Weak, so that it keeps neither the
+    /// instance nor its descriptors: `sock_shutdown` frees them whichever threads called.
+    static REMEMBERED: RefCell<Weak<Shared>> = const { RefCell::new(Weak::new()) };
+}
 
 /// The running instance, if any (calls about an existing id never start one).
 pub(crate) fn current() -> Option<Arc<Shared>> {
     CURRENT.read().as_ref().map(|rt| rt.shared.clone())
 }
 
+/// Runs `f` on the running instance, if any: the one this thread remembers while it is
+/// still the running one (one reference counted, no lock taken), else the global one.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Option<R> {
+    let sh = remembered().or_else(|| {
+        let sh = current()?;
+        remember(&sh);
+        Some(sh)
+    })?;
+    Some(f(&sh))
+}
+
+/// Runs `f` on the running instance, started if needed.
+pub(crate) fn with_running<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, c_int> {
+    let sh = match remembered() {
+        Some(sh) => sh,
+        None => {
+            let sh = get()?;
+            remember(&sh);
+            sh
+        }
+    };
+    Ok(f(&sh))
+}
+
+/// The instance this thread remembers, if it is still the running one.
+fn remembered() -> Option<Arc<Shared>> {
+    let epoch = EPOCH.load(Ordering::Acquire);
+    REMEMBERED
+        .try_with(|cell| cell.try_borrow().ok()?.upgrade())
+        .ok()
+        .flatten()
+        .filter(|sh| sh.epoch == epoch)
+}
+
+fn remember(sh: &Arc<Shared>) {
+    let _ = REMEMBERED.try_with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = Arc::downgrade(sh);
+        }
+    });
+}
+
+/// Runs `f` on the running instance and its socket `id`, if both exist (for calls about an
+/// id).
+pub(crate) fn with_sock<R>(id: c_int, f: impl FnOnce(&Arc<Shared>, &Arc<Sock>) -> R) -> Option<R> {
+    with_current(|sh| sh.with_sock(id, |sock| f(sh, sock))).flatten()
+}
+
 /// The running instance and its socket `id`, if both exist (for calls about an id).
 pub(crate) fn find(id: c_int) -> Option<(Arc<Shared>, Arc<Sock>)> {
-    let sh = current()?;
-    let sock = sh.lookup(id)?;
-    Some((sh, sock))
+    with_sock(id, |sh, sock| (sh.clone(), sock.clone()))
 }
 
 /// The running instance, started if needed.
@@ -88,13 +156,14 @@ pub(crate) fn get() -> Result<Arc<Shared>, c_int> {
     if let Some(rt) = slot.as_ref() {
         return Ok(rt.shared.clone());
     }
-    let rt = start().map_err(|e| crate::errno::code_of(&e))?;
+    let epoch = EPOCH.fetch_add(1, Ordering::AcqRel) + 1;
+    let rt = start(epoch).map_err(|e| crate::errno::code_of(&e))?;
     let sh = rt.shared.clone();
     *slot = Some(rt);
     Ok(sh)
 }
 
-fn start() -> std::io::Result<Runtime> {
+fn start(epoch: u64) -> std::io::Result<Runtime> {
     let poll = Poll::new()?;
     // While this process may still have a single thread: see fd_table.rs.
     crate::fd_table::reserve(MAX_SOCKETS.load(Ordering::Relaxed), poll.as_raw_fd());
@@ -108,7 +177,8 @@ fn start() -> std::io::Result<Runtime> {
             poller: Poller::new(Seat::new(poll), waker),
             connects_in_flight: Default::default(),
         },
-        table: RwLock::new(Table::new(MAX_SOCKETS.load(Ordering::Relaxed))),
+        epoch,
+        sockets: Sockets::new(MAX_SOCKETS.load(Ordering::Relaxed), epoch),
         app_timers: AppTimers::default(),
         replies: Replies::default(),
         resolver: Resolver::default(),
@@ -127,7 +197,13 @@ fn start() -> std::io::Result<Runtime> {
 
 /// Stops the poll thread and the resolver, frees every socket, and wakes every waiter.
 pub(crate) fn shutdown() {
-    let Some(rt) = CURRENT.write().take() else {
+    let taken = {
+        let mut slot = CURRENT.write();
+        EPOCH.fetch_add(1, Ordering::AcqRel);
+        slot.take()
+    };
+    crate::sockets::forget();
+    let Some(rt) = taken else {
         return;
     };
     let sh = rt.shared;
@@ -136,7 +212,7 @@ pub(crate) fn shutdown() {
     sh.poller.nudge();
     let _ = rt.poll_thread.join();
     sh.resolver.stop();
-    for sock in sh.table.write().drain() {
+    for sock in sh.sockets.drain() {
         sock.destroy(&sh);
     }
     sh.ring.close();
@@ -147,7 +223,7 @@ pub(crate) fn shutdown() {
 pub(crate) fn set_max_sockets(max: usize) {
     let before = MAX_SOCKETS.swap(max, Ordering::Relaxed);
     if let Some(sh) = current() {
-        sh.table.write().set_limit(max);
+        sh.sockets.set_limit(max);
         if max > before {
             // One growth of the descriptor table now rather than one per doubling later.
             crate::fd_table::reserve(max, sh.registry.as_raw_fd());

@@ -2,7 +2,7 @@
 //! first, as on the firmware. Each insertion also gets a generation number so that a reused
 //! id never matches a stale poll token, timer or resolver answer.
 //!
-//! Concurrency: the table itself is plain single-threaded code; the runtime keeps it behind
+//! Concurrency: the table itself is plain single-threaded code; `sockets.rs` keeps it behind
 //! one `RwLock` (lookups read, insert/remove write) and hands out `Arc` clones, so a socket
 //! outlives its removal for whoever still holds it, and its own `destroyed` flag (checked
 //! under the socket's lock) turns every late call into `EBADID`. There is no lock-free state

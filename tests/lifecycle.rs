@@ -113,6 +113,103 @@ fn shutdown_and_restart_leaks_no_threads_or_descriptors() {
     server.join_detached();
 }
 
+/// A thread that has made calls does not keep a stopped instance: `sock_shutdown` on another
+/// thread closes every descriptor while the first thread lives on, and that thread's next
+/// call finds the new instance (ids from 0 again, the old id unknown).
+#[test]
+fn shutdown_on_another_thread_frees_what_a_caller_thread_found() {
+    let _s = session();
+    let server = tcp_server(usize::MAX, echo);
+    let warm = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+    sock_destroy(warm);
+    sock_shutdown();
+    std::thread::sleep(Duration::from_millis(100));
+    let fds = fd_count();
+    let (to_caller, calls) = std::sync::mpsc::channel::<i32>();
+    let (to_main, answers) = std::sync::mpsc::channel::<i32>();
+    let port = server.port;
+    let caller = std::thread::spawn(move || {
+        for step in calls {
+            let answer = match step {
+                0 => connected(SOCK_TYPE_TCP, port, "127.0.0.1"),
+                1 => send(0, b"ping"),
+                _ => sock_error(0),
+            };
+            to_main.send(answer).unwrap();
+        }
+    });
+    let ask = |step| {
+        to_caller.send(step).unwrap();
+        answers.recv_timeout(Duration::from_secs(10)).unwrap()
+    };
+    assert_eq!(ask(0), 0, "the caller's socket");
+    assert_eq!(ask(1), 1);
+    expect(MSG_SOCK_SEND_CNF, 0, 0);
+    expect(MSG_SOCK_RECV_IND, 0, 0);
+    sock_shutdown();
+    // The echo server's end closes once it reads the end: give it up to 2 s.
+    for _ in 0..200 {
+        if fd_count() == fds {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(fd_count(), fds, "descriptors open after shutdown");
+    assert_eq!(
+        ask(2),
+        SOCK_ERR_EBADID,
+        "the old socket is gone for the caller too"
+    );
+    assert_eq!(ask(0), 0, "a new instance, ids from 0");
+    assert_eq!(ask(2), SOCK_ERR_OK);
+    drop(to_caller);
+    caller.join().unwrap();
+    server.join_detached();
+}
+
+/// A socket found by one thread and then destroyed by another, its id taken by a new socket:
+/// the first thread's next calls on that id reach the new socket, not the one it found.
+#[test]
+fn an_id_reused_on_another_thread_reaches_the_new_socket() {
+    let _s = session();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    for round in 0..20 {
+        let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
+        let (mut old_peer, _) = listener.accept().unwrap();
+        expect(MSG_SOCK_CONN_CNF, id, 0);
+        assert_eq!(send(id, b"old"), 1, "this thread finds the first socket");
+        expect(MSG_SOCK_SEND_CNF, id, 0);
+        let again = std::thread::spawn(move || {
+            assert_eq!(sock_destroy(id), 1);
+            conn(SOCK_TYPE_TCP, port, "127.0.0.1")
+        })
+        .join()
+        .unwrap();
+        assert_eq!(again, id, "round {round}: the id is reused");
+        let (mut new_peer, _) = listener.accept().unwrap();
+        expect(MSG_SOCK_CONN_CNF, id, 0);
+        assert_eq!(send(id, b"new"), 1, "round {round}: the new socket is open");
+        expect(MSG_SOCK_SEND_CNF, id, 0);
+        let mut got = [0u8; 3];
+        new_peer
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        std::io::Read::read_exact(&mut new_peer, &mut got).unwrap();
+        assert_eq!(&got, b"new", "round {round}");
+        let mut old = vec![];
+        old_peer
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        std::io::Read::read_to_end(&mut old_peer, &mut old).unwrap();
+        assert_eq!(
+            old, b"old",
+            "round {round}: the old connection got only its own bytes"
+        );
+        assert_eq!(sock_destroy(id), 1);
+    }
+}
+
 #[test]
 fn shutdown_wakes_waiters_with_eclsd() {
     let _s = session();

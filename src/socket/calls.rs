@@ -14,8 +14,28 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 impl Sock {
+    /// Sends, unless the socket is still connecting: then None, with nothing recorded, so
+    /// that the caller can dispatch what nobody has yet (the connect may have finished) and
+    /// call `send`. A send is locked once on the usual path.
+    pub(crate) fn send_if_connected(&self, sh: &Reactor, data: &[u8]) -> Option<Result<(), c_int>> {
+        self.send_or(sh, data, true)
+    }
+
     pub(crate) fn send(&self, sh: &Reactor, data: &[u8]) -> Result<(), c_int> {
-        self.with(sh, |st, cx| {
+        self.send_or(sh, data, false)
+            .unwrap_or(Err(SOCK_ERR_ENOTCONN))
+    }
+
+    fn send_or(
+        &self,
+        sh: &Reactor,
+        data: &[u8],
+        unless_connecting: bool,
+    ) -> Option<Result<(), c_int>> {
+        let sent = self.with(sh, |st, cx| {
+            if unless_connecting && st.life.connecting() {
+                return Ok(None);
+            }
             let refuse = |st: &mut State, code| {
                 st.last_error = code;
                 Err(code)
@@ -43,8 +63,9 @@ impl Sock {
             }
             self.sends_outstanding.fetch_add(1, Ordering::AcqRel);
             st.enqueue(cx, data);
-            Ok(())
-        })
+            Ok(Some(()))
+        });
+        sent.transpose()
     }
 
     pub(crate) fn recv(&self, sh: &Reactor, out: &mut [u8]) -> Result<usize, c_int> {
@@ -75,11 +96,6 @@ impl Sock {
     /// nothing posts after that).
     pub(crate) fn has_messages_in_ring(&self) -> bool {
         self.in_ring.load(Ordering::Acquire) > 0
-    }
-
-    /// Still connecting: an event that would open it may be waiting to be dispatched.
-    pub(crate) fn connecting(&self) -> bool {
-        self.state.lock().life.connecting()
     }
 
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
