@@ -23,7 +23,11 @@
 //! - the poll thread reads what it is wanted for under the bed lock, and everyone who changes
 //!   that takes the bed lock to notify (`nudge`).
 //! - a follower reads the ring's vacancy count before trying the seat; a leaving leader counts
-//!   a vacancy after releasing it (`Ring::vacate`).
+//!   a vacancy after releasing it (`Ring::vacate`). A follower then registers as a waiter
+//!   and reads the count again; the leader counts and then reads whether anyone waits, to
+//!   wake them (`Ring::wait`, `Ring::vacate`).
+//! - a new leader's `leader` is written before the fence of its first poll, the only place
+//!   from which it matters.
 //!
 //! The protocol is generic over what is polled and how it is woken, so that the `model` tests
 //! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
@@ -131,8 +135,10 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// left.
     pub(crate) fn try_lead<'a>(&'a self, waiter: bool, ring: &'a Ring) -> Option<Lead<'a, S, W>> {
         let seat = self.seat.try_lock()?;
+        // Ordered by the fence in `Lead::poll`, which comes before anything that depends on
+        // it being seen (a reader that sees it late only wakes someone needlessly).
         self.leader
-            .store(if waiter { WAITER } else { POLL_THREAD }, SeqCst);
+            .store(if waiter { WAITER } else { POLL_THREAD }, Relaxed);
         Some(Lead {
             poller: self,
             ring,
@@ -413,10 +419,10 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
 
 impl<S: Source, W: Wake> Drop for Lead<'_, S, W> {
     fn drop(&mut self) {
-        self.poller.leader.store(NOBODY, Relaxed); // ordered by the fence below
-        fence(SeqCst);
+        self.poller.leader.store(NOBODY, Relaxed); // ordered by the fence in `vacate`
         drop(self.seat.take());
-        // Counted after the release: a follower that failed to take the seat sees it.
+        // Counted after the release: a follower that failed to take the seat sees it. Its
+        // fence also stands between clearing `leader` and reading `driven` below.
         self.ring.vacate();
         if self.waiter && self.poller.poll_thread_wanted() {
             self.poller.nudge();
@@ -517,7 +523,9 @@ mod model {
 
         /// `sock_wait_msg(&m, -1)`: the ring first, then the seat or the ring's condition.
         fn wait(&self) -> Option<Entry> {
-            if let Ok(Some(e)) = self.ring.pop(Some(Duration::ZERO)) {
+            if !self.ring.seems_empty()
+                && let Ok(Some(e)) = self.ring.pop(Some(Duration::ZERO))
+            {
                 return Some(e);
             }
             let stopping = || self.stop.load(SeqCst);

@@ -11,12 +11,12 @@
 //! interleaving with loom (`RUSTFLAGS="--cfg loom" cargo test --lib ring::model`).
 
 use crate::constants::MSG_TIMER;
-use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, fence};
 use crate::types::sock_msg;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 /// A message and the generation of what it belongs to: the socket's (socket messages), the
@@ -41,7 +41,6 @@ pub(crate) enum PopError {
 struct State {
     queue: VecDeque<Entry>,
     closed: bool,
-    waiters: usize,
     /// Created on the first `sock_msg_fd`; kept readable while `queue` is not empty.
     notify_fd: Option<OwnedFd>,
     fd_readable: bool,
@@ -69,6 +68,9 @@ pub(crate) struct Ring {
     /// The queue's length, written under the state's lock after every change and read
     /// without it (`seems_empty`).
     pending: AtomicUsize,
+    /// Threads waiting on `ready`: changed under the state's lock, read without it by a
+    /// leaving leader (`vacate`).
+    waiters: AtomicUsize,
 }
 
 impl Ring {
@@ -92,7 +94,7 @@ impl Ring {
         st.queue.push_back(entry);
         st.high_water = st.high_water.max(st.queue.len());
         self.settle(&mut st);
-        st.waiters > 0
+        self.waiters.load(Relaxed) > 0
     }
 
     pub(crate) fn wake_one(&self) {
@@ -118,11 +120,15 @@ impl Ring {
         self.vacancies.load(SeqCst)
     }
 
-    /// The seat was left: wakes every follower to try it.
+    /// The seat was left (and released before this): wakes every follower to try it. The
+    /// count and a follower's registration are a write then a read on each side with a fence
+    /// between (see `wait`), so either the follower sees the new count or this sees the
+    /// follower; the lock is taken only to wake someone.
     pub(crate) fn vacate(&self) {
-        let st = self.lock();
-        self.vacancies.fetch_add(1, SeqCst);
-        if st.waiters > 0 {
+        self.vacancies.fetch_add(1, Relaxed);
+        fence(SeqCst);
+        if self.waiters.load(Relaxed) > 0 {
+            let _st = self.lock();
             self.ready.notify_all();
         }
     }
@@ -152,7 +158,7 @@ impl Ring {
             if let Some(entry) = st.queue.pop_front() {
                 self.settle(&mut st);
                 // Another waiter may be owed a wake for a message pushed while we held the lock.
-                if !st.queue.is_empty() && st.waiters > 0 {
+                if !st.queue.is_empty() && self.waiters.load(Relaxed) > 0 {
                     self.ready.notify_one();
                 }
                 return Ok(Followed::Message(entry));
@@ -160,10 +166,15 @@ impl Ring {
             if deadline == Some(None) {
                 return Ok(Followed::TimedOut);
             }
-            if seen.is_some_and(|n| n != self.vacancies.load(SeqCst)) {
+            // Registered before the vacancy count is read (the mirror of `vacate`).
+            self.waiters.fetch_add(1, Relaxed);
+            if seen.is_some() {
+                fence(SeqCst);
+            }
+            if seen.is_some_and(|n| n != self.vacancies.load(Relaxed)) {
+                self.waiters.fetch_sub(1, Relaxed);
                 return Ok(Followed::Vacant);
             }
-            st.waiters += 1;
             let timed_out = match deadline {
                 None => {
                     st = self.ready.wait(st);
@@ -177,7 +188,7 @@ impl Ring {
                     timed_out
                 }
             };
-            st.waiters -= 1;
+            self.waiters.fetch_sub(1, Relaxed);
             if timed_out && st.queue.is_empty() && !st.closed {
                 return Ok(Followed::TimedOut);
             }
