@@ -10,7 +10,6 @@ use crate::os_socket::Io;
 use crate::reactor::Reactor;
 use crate::timers::TimerKind;
 use std::ffi::c_int;
-use std::io::Read;
 
 /// Bytes read and dropped while closing, so that the close sends FIN rather than RST.
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
@@ -81,7 +80,7 @@ fn drain(s: &mut mio::net::TcpStream) {
     SCRATCH.with_borrow_mut(|scratch| {
         let mut total = 0;
         while total < CLOSE_DRAIN_LIMIT {
-            match s.read(scratch) {
+            match crate::os_socket::recv_stream(s, scratch) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => total += n,
             }

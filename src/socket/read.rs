@@ -5,9 +5,9 @@
 use super::{Conn, Cx, State, Stream};
 use crate::codes::*;
 use crate::errno::code_of;
-use crate::os_socket::Io;
+use crate::os_socket::{self, Io};
 use std::cell::RefCell;
-use std::io::{self, Read};
+use std::io;
 
 /// How far a read goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl State {
                 // finds nothing allocates nothing.
                 SCRATCH.with_borrow_mut(|scratch| {
                     let room = scratch.len().min(cx.sock.cfg.rcv_buf);
-                    let r = s.read(&mut scratch[..room]);
+                    let r = os_socket::recv_stream(s, &mut scratch[..room]);
                     if let Ok(n) = r {
                         buf.push_slice(&scratch[..n]);
                     }
@@ -68,7 +68,7 @@ impl State {
                     return pause_reading(&mut self.read_paused, cx.sock.id);
                 }
                 let room = spare.len();
-                let r = s.read(spare);
+                let r = os_socket::recv_stream(s, spare);
                 if let Ok(n) = r {
                     buf.commit(n);
                 }

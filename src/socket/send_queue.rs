@@ -117,7 +117,7 @@ impl State {
     pub(super) fn write_direct(&mut self, data: &[u8]) -> io::Result<usize> {
         loop {
             let r = match &mut self.io {
-                Io::Tcp(s) => s.write(data),
+                Io::Tcp(s) => os_socket::send_stream(s, data),
                 Io::Udp(s) => s.send(data),
                 Io::Raw(s) => s.send(data),
                 Io::None => return Ok(0),
