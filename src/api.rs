@@ -263,8 +263,8 @@ pub extern "C" fn sock_destroy(id: c_int) -> c_int {
         let Some(sock) = sh.sockets.remove(id) else {
             return 0;
         };
-        sock.destroy(&sh);
-        if sock.has_messages_in_ring() || sh.replies.any() {
+        let in_ring = sock.destroy(&sh);
+        if in_ring || sh.replies.any() {
             let replies = sh.ring.discard(id);
             sh.replies.gone(replies);
         }

@@ -108,8 +108,12 @@ pub(crate) struct Sock {
     /// under the state lock (so the bound holds); lowered without it when a SEND_CNF is
     /// taken, so taking one never waits for the socket.
     sends_outstanding: AtomicU32,
-    /// Messages of this socket in the ring, so that `sock_destroy` scans the ring only when
-    /// it has something to discard. Raised before each push, lowered when one is taken.
+    /// Messages of this socket in the ring other than SEND_CNF and RECV_IND, so that
+    /// `sock_destroy` scans the ring only when it may have something to discard. Raised
+    /// before each push, lowered when one is taken. The two frequent messages are known
+    /// otherwise, with no count kept per message: a SEND_CNF may be in the ring while
+    /// `sends_outstanding` is not 0, a RECV_IND while `Lifecycle` says it was posted and not
+    /// taken.
     in_ring: AtomicU32,
     state: Mutex<State>,
 }
@@ -125,7 +129,9 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn post(&self, id: c_int, result: c_int, recv_len: usize, send_len: usize) {
-        self.sock.in_ring.fetch_add(1, Ordering::AcqRel);
+        if counted_in_ring(id) {
+            self.sock.in_ring.fetch_add(1, Ordering::AcqRel);
+        }
         let wake = self.sh.ring.push_quiet(Entry {
             msg: sock_msg {
                 id,
@@ -153,6 +159,11 @@ impl Cx<'_> {
             kind,
         });
     }
+}
+
+/// Whether a message of this kind counts in `Sock::in_ring`.
+fn counted_in_ring(msg_id: c_int) -> bool {
+    msg_id != MSG_SOCK_SEND_CNF && msg_id != MSG_SOCK_RECV_IND
 }
 
 pub(crate) fn token_of(id: i32, generation: u32) -> Token {

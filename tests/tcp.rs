@@ -296,6 +296,31 @@ fn destroy_discards_pending_messages_and_id_is_reused() {
     server.join();
 }
 
+/// SEND_CNF and RECV_IND, which a socket does not count one by one, are discarded by a
+/// destroy as the rarer messages are: none reaches the next socket with the same id.
+#[test]
+fn destroy_discards_a_pending_send_cnf_and_recv_ind() {
+    let _s = session();
+    let server = tcp_server(usize::MAX, echo);
+    for round in 0..5 {
+        let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+        assert_eq!(send(id, b"echo me"), 1);
+        std::thread::sleep(Duration::from_millis(150)); // the echo has come back
+        let mut st = sock_counters::default();
+        unsafe { sock_stats(id, &mut st) }; // dispatches it: a RECV_IND joins the SEND_CNF
+        let (pending, ..) = socketcore::introspect::snapshot().unwrap();
+        assert_eq!(pending, 2, "round {round}: both in the ring");
+        assert_eq!(sock_destroy(id), 1);
+        let (pending, ..) = socketcore::introspect::snapshot().unwrap();
+        assert_eq!(pending, 0, "round {round}: both discarded");
+        let again = conn(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+        assert_eq!(again, id);
+        expect(MSG_SOCK_CONN_CNF, again, 0);
+        assert_eq!(sock_destroy(again), 1);
+    }
+    server.join_detached();
+}
+
 #[test]
 fn slow_reader_holds_the_peer_with_bounded_memory_and_loses_nothing() {
     let _s = session();

@@ -92,15 +92,12 @@ impl Sock {
         })
     }
 
-    /// Whether messages of this socket may still be in the ring (exact once it is destroyed:
-    /// nothing posts after that).
-    pub(crate) fn has_messages_in_ring(&self) -> bool {
-        self.in_ring.load(Ordering::Acquire) > 0
-    }
-
     /// Frees the socket's resources; later calls on this `Sock` get `EBADID`.
-    pub(crate) fn destroy(&self, sh: &Reactor) {
+    /// Returns whether messages of the socket may still be in the ring (nothing posts after
+    /// this; one taken meanwhile only makes the answer cautious).
+    pub(crate) fn destroy(&self, sh: &Reactor) -> bool {
         let mut st = self.state.lock();
+        let recv_ind = st.life.recv_ind_in_ring();
         if st.life.connecting() {
             sh.connect_settled(self.id, self.generation);
         }
@@ -111,6 +108,9 @@ impl Sock {
         st.io = Io::None;
         st.conn = Conn::Gone;
         st.sendq = SendQueue::default();
+        recv_ind
+            || self.in_ring.load(Ordering::Acquire) > 0
+            || self.sends_outstanding.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn setopt(&self, sh: &Reactor, opt: Opt, value: c_int) -> Result<(), c_int> {

@@ -92,9 +92,11 @@ impl Sock {
 
     /// A message of this socket was taken from the ring.
     pub(crate) fn on_taken(&self, sh: &Reactor, msg: &sock_msg) {
-        let _ = self
-            .in_ring
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if super::counted_in_ring(msg.id) {
+            let _ = self
+                .in_ring
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        }
         match msg.id {
             MSG_SOCK_SEND_CNF => {
                 let _ =

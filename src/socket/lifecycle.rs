@@ -265,6 +265,11 @@ impl Lifecycle {
         free
     }
 
+    /// A RECV_IND was posted and has not been taken from the ring.
+    pub(super) fn recv_ind_in_ring(&self) -> bool {
+        matches!(self.recv_ind, RecvInd::Posted { taken: false, .. })
+    }
+
     /// Its RECV_IND was taken from the ring.
     pub(super) fn recv_ind_taken(&mut self) {
         self.recv_ind.mark(true, false);
