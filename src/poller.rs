@@ -56,24 +56,34 @@ pub(crate) trait Wake {
     fn wake(&self);
 }
 
-/// mio's `Poll` and its events.
+/// mio's `Poll` and its events. `sock_shutdown` closes the poll (`close`), under the seat's
+/// lock, so no leader can be in it then; a later leader finds it gone.
 pub(crate) struct Seat {
-    pub poll: mio::Poll,
+    poll: Option<mio::Poll>,
     pub events: mio::Events,
 }
 
 impl Seat {
     pub(crate) fn new(poll: mio::Poll) -> Seat {
         Seat {
-            poll,
+            poll: Some(poll),
             events: mio::Events::with_capacity(EVENTS_PER_POLL),
         }
+    }
+
+    /// Closes the epoll descriptor.
+    pub(crate) fn close(&mut self) {
+        self.poll = None;
+        self.events.clear();
     }
 }
 
 impl Source for Seat {
     fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
-        self.poll.poll(&mut self.events, timeout)
+        match &mut self.poll {
+            Some(poll) => poll.poll(&mut self.events, timeout),
+            None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+        }
     }
 
     fn clear(&mut self) {
@@ -81,14 +91,30 @@ impl Source for Seat {
     }
 }
 
-impl Wake for mio::Waker {
+/// mio's `Waker` (an eventfd), which `sock_shutdown` closes (`close`): waking after that does
+/// nothing, and never writes to a descriptor number reused meanwhile.
+pub(crate) struct Waker(parking_lot::RwLock<Option<mio::Waker>>);
+
+impl Waker {
+    pub(crate) fn new(waker: mio::Waker) -> Waker {
+        Waker(parking_lot::RwLock::new(Some(waker)))
+    }
+
+    pub(crate) fn close(&self) {
+        *self.0.write() = None;
+    }
+}
+
+impl Wake for Waker {
     fn wake(&self) {
-        let _ = mio::Waker::wake(self);
+        if let Some(waker) = &*self.0.read() {
+            let _ = waker.wake();
+        }
     }
 }
 
 /// Who leads, and the poll thread's bed.
-pub(crate) struct Poller<S = Seat, W = mio::Waker> {
+pub(crate) struct Poller<S = Seat, W = Waker> {
     seat: Mutex<S>,
     waker: W,
     /// Who holds the seat; written by its holder.
@@ -310,6 +336,16 @@ impl<S: Source, W: Wake> Poller<S, W> {
         };
         *bed = None;
         Rouse::Look
+    }
+
+    /// Runs `f` on the seat once it is free (for `sock_shutdown`, to close it).
+    pub(crate) fn with_seat(&self, f: impl FnOnce(&mut S)) {
+        f(&mut self.seat.lock());
+    }
+
+    /// The waker, to close it.
+    pub(crate) fn waker(&self) -> &W {
+        &self.waker
     }
 
     /// Wakes the poll thread to look again.

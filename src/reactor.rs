@@ -10,12 +10,16 @@ use crate::poller::Poller;
 use crate::ring::Ring;
 use crate::timers::{Timer, Timers};
 use mio::Registry;
+use parking_lot::RwLock;
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub(crate) struct Reactor {
     pub ring: Ring,
     pub timers: Timers,
-    pub registry: Registry,
+    /// The epoll registry (a duplicate of the poll's descriptor), closed by `sock_shutdown`:
+    /// see `with_registry`.
+    pub registry: RwLock<Option<Registry>>,
     /// Who polls (see `poller.rs`).
     pub poller: Poller,
     /// Sockets whose connect has not settled yet (no CONN_CNF): `sock_conn` hands a connect
@@ -24,6 +28,18 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
+    /// Runs `f` with the epoll registry. Once `sock_shutdown` has closed it, EBADF: a call
+    /// that raced the shutdown never reaches a descriptor number reused meanwhile.
+    pub(crate) fn with_registry<R>(
+        &self,
+        f: impl FnOnce(&Registry) -> io::Result<R>,
+    ) -> io::Result<R> {
+        match &*self.registry.read() {
+            Some(registry) => f(registry),
+            None => Err(io::Error::from_raw_os_error(libc::EBADF)),
+        }
+    }
+
     /// Arms a deadline; a new earliest one wakes whoever sleeps until the old earliest.
     pub(crate) fn add_timer(&self, timer: Timer) {
         if self.timers.add(timer) {

@@ -1,8 +1,10 @@
 //! The running instance: shared state, the poll thread's start and stop, and the global handle
 //! that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
 //!
-//! A call finds the instance through what its thread remembers (a weak reference, checked
-//! against `EPOCH`): one reference counted, no lock; the global handle is read on a miss.
+//! A call finds the instance through what its thread remembers, checked against `EPOCH`: no
+//! lock, no reference counted; the global handle is read on a miss. Because a thread may
+//! keep a stopped instance, `sock_shutdown` closes the instance's descriptors itself rather
+//! than leaving that to the last reference.
 
 use crate::app_timers::AppTimers;
 use crate::codes::*;
@@ -21,8 +23,8 @@ use parking_lot::RwLock;
 use std::cell::RefCell;
 use std::ffi::c_int;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -84,9 +86,9 @@ static EPOCH: AtomicU64 = AtomicU64::new(0);
 static MAX_SOCKETS: AtomicUsize = AtomicUsize::new(SOCK_DEFAULT_MAX_SOCKETS as usize);
 
 thread_local! {
-    /// The instance this thread's calls found last. Weak, so that it keeps neither the
-    /// instance nor its descriptors: `sock_shutdown` frees them whichever threads called.
-    static REMEMBERED: RefCell<Weak<Shared>> = const { RefCell::new(Weak::new()) };
+    /// The instance this thread's calls found last. A stopped one is kept only as memory
+    /// until the thread's next call or its exit: `sock_shutdown` closes its descriptors.
+    static REMEMBERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
 }
 
 /// The running instance, if any (calls about an existing id never start one).
@@ -95,44 +97,44 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
 }
 
 /// Runs `f` on the running instance, if any: the one this thread remembers while it is
-/// still the running one (one reference counted, no lock taken), else the global one.
+/// still the running one (no lock taken, no reference counted), else the global one.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Option<R> {
-    let sh = remembered().or_else(|| {
-        let sh = current()?;
-        remember(&sh);
-        Some(sh)
-    })?;
-    Some(f(&sh))
+    let epoch = EPOCH.load(Ordering::Acquire);
+    let mut f = Some(f);
+    let hit = REMEMBERED
+        .try_with(|cell| {
+            let remembered = cell.try_borrow().ok()?;
+            let sh = remembered.as_ref().filter(|sh| sh.epoch == epoch)?;
+            Some(f.take()?(sh))
+        })
+        .ok()
+        .flatten();
+    if hit.is_some() {
+        return hit;
+    }
+    let sh = current()?;
+    let result = f.take()?(&sh);
+    remember(Some(sh));
+    Some(result)
 }
 
 /// Runs `f` on the running instance, started if needed.
 pub(crate) fn with_running<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, c_int> {
-    let sh = match remembered() {
-        Some(sh) => sh,
-        None => {
-            let sh = get()?;
-            remember(&sh);
-            sh
-        }
-    };
-    Ok(f(&sh))
+    let mut f = Some(f);
+    if let Some(result) = with_current(|sh| f.take().map(|f| f(sh))).flatten() {
+        return Ok(result);
+    }
+    let sh = get()?;
+    let result = f.take().ok_or(STOPPED)?(&sh);
+    remember(Some(sh));
+    Ok(result)
 }
 
-/// The instance this thread remembers, if it is still the running one.
-fn remembered() -> Option<Arc<Shared>> {
-    let epoch = EPOCH.load(Ordering::Acquire);
-    REMEMBERED
-        .try_with(|cell| cell.try_borrow().ok()?.upgrade())
-        .ok()
-        .flatten()
-        .filter(|sh| sh.epoch == epoch)
-}
-
-fn remember(sh: &Arc<Shared>) {
-    let _ = REMEMBERED.try_with(|cell| {
-        if let Ok(mut slot) = cell.try_borrow_mut() {
-            *slot = Arc::downgrade(sh);
-        }
+/// Replaces what this thread remembers (the one it replaces is released after the borrow).
+fn remember(sh: Option<Arc<Shared>>) {
+    let _old = REMEMBERED.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => std::mem::replace(&mut *slot, sh),
+        Err(_) => None,
     });
 }
 
@@ -167,8 +169,8 @@ fn start(epoch: u64) -> std::io::Result<Runtime> {
     let poll = Poll::new()?;
     // While this process may still have a single thread: see fd_table.rs.
     crate::fd_table::reserve(MAX_SOCKETS.load(Ordering::Relaxed), poll.as_raw_fd());
-    let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
-    let registry = poll.registry().try_clone()?;
+    let waker = crate::poller::Waker::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
+    let registry = RwLock::new(Some(poll.registry().try_clone()?));
     let shared = Arc::new(Shared {
         reactor: Reactor {
             ring: Ring::default(),
@@ -202,6 +204,7 @@ pub(crate) fn shutdown() {
         EPOCH.fetch_add(1, Ordering::AcqRel);
         slot.take()
     };
+    remember(None);
     crate::sockets::forget();
     let Some(rt) = taken else {
         return;
@@ -216,6 +219,11 @@ pub(crate) fn shutdown() {
         sock.destroy(&sh);
     }
     sh.ring.close();
+    // Its descriptors close now, whoever still holds the instance (a thread that remembers
+    // it, a call that raced this one): each under the lock its users take.
+    sh.poller.with_seat(crate::poller::Seat::close);
+    sh.poller.waker().close();
+    *sh.registry.write() = None;
     crate::tls::clear_cache();
     drop(rt.pin);
 }
@@ -226,7 +234,10 @@ pub(crate) fn set_max_sockets(max: usize) {
         sh.sockets.set_limit(max);
         if max > before {
             // One growth of the descriptor table now rather than one per doubling later.
-            crate::fd_table::reserve(max, sh.registry.as_raw_fd());
+            let _ = sh.with_registry(|r| {
+                crate::fd_table::reserve(max, r.as_raw_fd());
+                Ok(())
+            });
         }
     }
 }

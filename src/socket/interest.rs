@@ -77,18 +77,19 @@ pub(super) fn set_interest(
     use mio::event::Source;
     use std::os::fd::AsRawFd;
     let token = token_of(cx.sock.id, cx.sock.generation);
-    let registry = &cx.sh.registry;
-    let apply = |source: &mut dyn Source| {
-        if again {
-            source.reregister(registry, token, interest)
-        } else {
-            source.register(registry, token, interest)
+    cx.sh.with_registry(|registry| {
+        let apply = |source: &mut dyn Source| {
+            if again {
+                source.reregister(registry, token, interest)
+            } else {
+                source.register(registry, token, interest)
+            }
+        };
+        match io {
+            Io::Tcp(s) => apply(s),
+            Io::Udp(s) => apply(s),
+            Io::Raw(s) => apply(&mut mio::unix::SourceFd(&s.as_raw_fd())),
+            Io::None => Ok(()),
         }
-    };
-    match io {
-        Io::Tcp(s) => apply(s),
-        Io::Udp(s) => apply(s),
-        Io::Raw(s) => apply(&mut mio::unix::SourceFd(&s.as_raw_fd())),
-        Io::None => Ok(()),
-    }
+    })
 }
