@@ -195,10 +195,20 @@ impl<S: Source, W: Wake> Poller<S, W> {
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S),
     ) -> Result<Option<Entry>, PopError> {
-        self.waiting.fetch_add(1, SeqCst);
-        fence(SeqCst);
-        if self.leader.load(SeqCst) == POLL_THREAD && self.in_poll.load(SeqCst) {
-            self.wake();
+        // `waiting` only tells the poll thread to stay out of the seat, or leave it. While it
+        // does not lead and is not wanted (no host loop, nothing driven), a waiter need not
+        // count itself: if it becomes wanted meanwhile, it may take the seat first and lead
+        // until it is not wanted, and this waiter follows until then (its messages come
+        // through the ring); a leader that leaves nudges it when it is wanted (`Lead::drop`).
+        let counted = self.host_loop.load(SeqCst)
+            || self.driven.load(SeqCst) > 0
+            || self.leader.load(SeqCst) == POLL_THREAD;
+        if counted {
+            self.waiting.fetch_add(1, SeqCst);
+            fence(SeqCst);
+            if self.leader.load(SeqCst) == POLL_THREAD && self.in_poll.load(SeqCst) {
+                self.wake();
+            }
         }
         let outcome = loop {
             let seen = ring.vacancies();
@@ -212,11 +222,13 @@ impl<S: Source, W: Wake> Poller<S, W> {
                 Err(e) => break Err(e),
             }
         };
-        // The last waiter hands the background back to the poll thread.
-        let last = self.waiting.fetch_sub(1, SeqCst) == 1;
-        fence(SeqCst);
-        if last && self.poll_thread_wanted() {
-            self.nudge();
+        if counted {
+            // The last waiter hands the background back to the poll thread.
+            let last = self.waiting.fetch_sub(1, SeqCst) == 1;
+            fence(SeqCst);
+            if last && self.poll_thread_wanted() {
+                self.nudge();
+            }
         }
         outcome
     }
@@ -627,6 +639,51 @@ mod model {
                 assert!(waiter.join().unwrap());
             }
             assert_eq!(w.ring.len(), 0);
+        });
+    }
+
+    /// A socket starts needing the background driven while a waiter, which did not count
+    /// itself (nothing was driven), is about to lead: the nudged poll thread may take the
+    /// seat first. Either way the waiter gets the event's message, and nobody is left
+    /// asleep at the end.
+    #[test]
+    fn a_waiter_that_did_not_count_itself_meets_the_poll_thread() {
+        model(|| {
+            let w = world();
+            let wp = w.clone();
+            let poll_thread = thread::spawn(move || {
+                let stopping = || wp.stop.load(SeqCst);
+                // Bounded: loom would otherwise explore a sleep that keeps reading a stale
+                // `leader` (free) and a seat that is taken, each round a new branch.
+                for _ in 0..3 {
+                    if stopping() {
+                        break;
+                    }
+                    if let Rouse::Lead = wp.poller.sleep(&stopping, &|| None) {
+                        wp.poller.lead_in_background(
+                            &wp.ring,
+                            &stopping,
+                            &|| None,
+                            &mut |seat| wp.post(seat),
+                            &|| {},
+                        );
+                    }
+                }
+            });
+            let w2 = w.clone();
+            let waiter = thread::spawn(move || w2.wait().is_some());
+            w.poller.driven_changed(true);
+            w.inject();
+            // The background work ends, and its end wakes the poll: loom counts a thread
+            // that tries a lock another thread takes as blocked until that lock is released,
+            // so the poll thread must leave the seat at some point for the model to finish.
+            w.poller.driven_changed(false);
+            w.poller.wake();
+            assert!(waiter.join().unwrap());
+            w.stop.store(true, SeqCst);
+            w.poller.wake();
+            w.poller.nudge();
+            poll_thread.join().unwrap();
         });
     }
 
