@@ -569,6 +569,18 @@ mod model {
             }
         }
 
+        /// The poll thread in the seat, while it is wanted (no deadlines).
+        fn lead_in_background(&self) {
+            let stopping = || self.stop.load(SeqCst);
+            self.poller.lead_in_background(
+                &self.ring,
+                &stopping,
+                &|| None,
+                &mut |seat| self.post(seat),
+                &|| {},
+            );
+        }
+
         /// `sock_wait_msg(&m, -1)`: the ring first, then the seat or the ring's condition.
         fn wait(&self) -> Option<Entry> {
             if !self.ring.seems_empty()
@@ -660,13 +672,7 @@ mod model {
                         break;
                     }
                     if let Rouse::Lead = wp.poller.sleep(&stopping, &|| None) {
-                        wp.poller.lead_in_background(
-                            &wp.ring,
-                            &stopping,
-                            &|| None,
-                            &mut |seat| wp.post(seat),
-                            &|| {},
-                        );
+                        wp.lead_in_background();
                     }
                 }
             });
@@ -695,16 +701,7 @@ mod model {
             let w = world();
             w.poller.host_loop.store(true, SeqCst);
             let wp = w.clone();
-            let poll_thread = thread::spawn(move || {
-                let stopping = || wp.stop.load(SeqCst);
-                wp.poller.lead_in_background(
-                    &wp.ring,
-                    &stopping,
-                    &|| None,
-                    &mut |seat| wp.post(seat),
-                    &|| {},
-                );
-            });
+            let poll_thread = thread::spawn(move || wp.lead_in_background());
             let w2 = w.clone();
             let waiter = thread::spawn(move || w2.wait().is_some());
             w.inject();
