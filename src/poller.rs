@@ -93,11 +93,11 @@ impl Source for Seat {
 
 /// mio's `Waker` (an eventfd), which `sock_shutdown` closes (`close`): waking after that does
 /// nothing, and never writes to a descriptor number reused meanwhile.
-pub(crate) struct Waker(parking_lot::RwLock<Option<mio::Waker>>);
+pub(crate) struct ClosableWaker(parking_lot::RwLock<Option<mio::Waker>>);
 
-impl Waker {
-    pub(crate) fn new(waker: mio::Waker) -> Waker {
-        Waker(parking_lot::RwLock::new(Some(waker)))
+impl ClosableWaker {
+    pub(crate) fn new(waker: mio::Waker) -> ClosableWaker {
+        ClosableWaker(parking_lot::RwLock::new(Some(waker)))
     }
 
     pub(crate) fn close(&self) {
@@ -105,7 +105,7 @@ impl Waker {
     }
 }
 
-impl Wake for Waker {
+impl Wake for ClosableWaker {
     fn wake(&self) {
         if let Some(waker) = &*self.0.read() {
             let _ = waker.wake();
@@ -114,7 +114,7 @@ impl Wake for Waker {
 }
 
 /// Who leads, and the poll thread's bed.
-pub(crate) struct Poller<S = Seat, W = Waker> {
+pub(crate) struct Poller<S = Seat, W = ClosableWaker> {
     seat: Mutex<S>,
     waker: W,
     /// Who holds the seat; written by its holder.

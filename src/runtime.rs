@@ -11,7 +11,7 @@ use crate::codes::*;
 use crate::compat::Replies;
 use crate::constants::SOCK_DEFAULT_MAX_SOCKETS;
 use crate::poll_loop;
-use crate::poller::{Poller, Seat};
+use crate::poller::{ClosableWaker, Poller, Seat};
 use crate::reactor::Reactor;
 use crate::resolver::Resolver;
 use crate::ring::Ring;
@@ -169,7 +169,7 @@ fn start(epoch: u64) -> std::io::Result<Runtime> {
     let poll = Poll::new()?;
     // While this process may still have a single thread: see fd_table.rs.
     crate::fd_table::reserve(MAX_SOCKETS.load(Ordering::Relaxed), poll.as_raw_fd());
-    let waker = crate::poller::Waker::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
+    let waker = ClosableWaker::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
     let registry = RwLock::new(Some(poll.registry().try_clone()?));
     let shared = Arc::new(Shared {
         reactor: Reactor {
