@@ -133,7 +133,8 @@ fn shutdown_on_another_thread_frees_what_a_caller_thread_found() {
             let answer = match step {
                 0 => connected(SOCK_TYPE_TCP, port, "127.0.0.1"),
                 1 => send(0, b"ping"),
-                _ => sock_error(0),
+                2 => sock_error(0),
+                _ => sock_destroy(0),
             };
             to_main.send(answer).unwrap();
         }
@@ -148,13 +149,16 @@ fn shutdown_on_another_thread_frees_what_a_caller_thread_found() {
     expect(MSG_SOCK_RECV_IND, 0, 0);
     sock_shutdown();
     // The echo server's end closes once it reads the end: give it up to 2 s.
-    for _ in 0..200 {
-        if fd_count() == fds {
-            break;
+    let settled = |want: usize| {
+        for _ in 0..200 {
+            if fd_count() == want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(fd_count(), fds, "descriptors open after shutdown");
+        fd_count()
+    };
+    assert_eq!(settled(fds), fds, "descriptors open after shutdown");
     assert_eq!(
         ask(2),
         SOCK_ERR_EBADID,
@@ -162,6 +166,13 @@ fn shutdown_on_another_thread_frees_what_a_caller_thread_found() {
     );
     assert_eq!(ask(0), 0, "a new instance, ids from 0");
     assert_eq!(ask(2), SOCK_ERR_OK);
+    assert_eq!(ask(3), 1);
+    // Both ends closed before the next test counts its own descriptors.
+    assert_eq!(
+        settled(fds + 3),
+        fds + 3,
+        "the new instance's own three stay"
+    );
     drop(to_caller);
     caller.join().unwrap();
     server.join_detached();
@@ -458,18 +469,20 @@ fn close_cnf_comes_once_the_descriptor_is_closed_and_none_outlives_a_destroy() {
     let _s = session();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    // The peers are kept here, so the process's descriptors change only with the library's.
     let mut peers = vec![];
     for round in 0..50 {
         let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
-        let (mut peer, _) = listener.accept().unwrap();
+        let (mut peer, ours) = listener.accept().unwrap();
         expect(MSG_SOCK_CONN_CNF, id, 0);
         assert_eq!(send(id, b"last words"), 1);
         expect(MSG_SOCK_SEND_CNF, id, 0);
-        let before = fd_count();
+        // The socket's own descriptor, found by its inode: a count of the process's
+        // descriptors would also move with other tests' servers closing theirs.
+        let inode = tcp_socket_inode(ours.port(), port).expect("the socket is in /proc/net/tcp");
+        assert!(holds_socket(inode), "round {round}: open before the close");
         assert_eq!(sock_close(id), 1);
         expect(MSG_SOCK_CLOSE_CNF, id, 0);
-        assert_eq!(fd_count(), before - 1, "round {round}: open at CLOSE_CNF");
+        assert!(!holds_socket(inode), "round {round}: open at CLOSE_CNF");
         peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut got = vec![];
         std::io::Read::read_to_end(&mut peer, &mut got).unwrap();

@@ -223,3 +223,25 @@ pub fn thread_count() -> usize {
 pub fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// The inode of this machine's IPv4 TCP socket from local port `local` to remote port
+/// `remote` (/proc/net/tcp), if there is one with an inode (an orphaned socket has none).
+pub fn tcp_socket_inode(local: u16, remote: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let inode: u64 = f.get(9)?.parse().ok()?;
+        (port(f.get(1)?)? == local && port(f.get(2)?)? == remote && inode != 0).then_some(inode)
+    })
+}
+
+/// Whether this process has a descriptor open on the socket with this inode: unlike a count
+/// of descriptors, not moved by other threads opening or closing theirs.
+pub fn holds_socket(inode: u64) -> bool {
+    let want = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .any(|target| target.to_str() == Some(want.as_str()))
+}
