@@ -206,16 +206,12 @@ pub unsafe extern "C" fn sock_send(id: c_int, data: *const c_void, len: usize) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sock_recv(id: c_int, buf: *mut c_void, len: usize) -> c_int {
     guard(-SOCK_ERR_EPANIC, || {
-        if buf.is_null() || len == 0 || len > c_int::MAX as usize {
-            return if runtime::with_sock(id, |_, _| ()).is_some() {
-                -SOCK_ERR_EARG
-            } else {
-                -SOCK_ERR_EBADID
-            };
-        }
-        // SAFETY: non-NULL, and the caller promises `len` writable bytes.
-        let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
         let got = runtime::with_sock(id, |sh, sock| {
+            if buf.is_null() || len == 0 || len > c_int::MAX as usize {
+                return Err(SOCK_ERR_EARG);
+            }
+            // SAFETY: non-NULL, and the caller promises `len` writable bytes.
+            let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
             let got = sock.recv(sh, out);
             if got != Ok(0) {
                 return got;
