@@ -28,6 +28,7 @@ mod socket;
 mod sockets;
 mod sync;
 mod table;
+mod thread_memo;
 mod timers;
 #[cfg(feature = "tls")]
 mod tls;

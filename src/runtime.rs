@@ -17,6 +17,7 @@ use crate::resolver::Resolver;
 use crate::ring::Ring;
 use crate::socket::Sock;
 use crate::sockets::Sockets;
+use crate::thread_memo::{self, Memo};
 use crate::timers::Timers;
 use mio::{Poll, Token, Waker};
 use parking_lot::RwLock;
@@ -88,7 +89,7 @@ static MAX_SOCKETS: AtomicUsize = AtomicUsize::new(SOCK_DEFAULT_MAX_SOCKETS as u
 thread_local! {
     /// The instance this thread's calls found last. A stopped one is kept only as memory
     /// until the thread's next call or its exit: `sock_shutdown` closes its descriptors.
-    static REMEMBERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    static REMEMBERED: Memo<Arc<Shared>> = const { RefCell::new(None) };
 }
 
 /// The running instance, if any (calls about an existing id never start one).
@@ -101,20 +102,12 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
 pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Option<R> {
     let epoch = EPOCH.load(Ordering::Acquire);
     let mut f = Some(f);
-    let hit = REMEMBERED
-        .try_with(|cell| {
-            let remembered = cell.try_borrow().ok()?;
-            let sh = remembered.as_ref().filter(|sh| sh.epoch == epoch)?;
-            Some(f.take()?(sh))
-        })
-        .ok()
-        .flatten();
-    if hit.is_some() {
-        return hit;
+    if let Some(result) = thread_memo::recall(&REMEMBERED, |sh| sh.epoch == epoch, &mut f) {
+        return Some(result);
     }
     let sh = current()?;
     let result = f.take()?(&sh);
-    remember(Some(sh));
+    thread_memo::store(&REMEMBERED, Some(sh));
     Some(result)
 }
 
@@ -126,16 +119,8 @@ pub(crate) fn with_running<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, c_
     }
     let sh = get()?;
     let result = f.take().ok_or(STOPPED)?(&sh);
-    remember(Some(sh));
+    thread_memo::store(&REMEMBERED, Some(sh));
     Ok(result)
-}
-
-/// Replaces what this thread remembers (the one it replaces is released after the borrow).
-fn remember(sh: Option<Arc<Shared>>) {
-    let _old = REMEMBERED.try_with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => std::mem::replace(&mut *slot, sh),
-        Err(_) => None,
-    });
 }
 
 /// Runs `f` on the running instance and its socket `id`, if both exist (for calls about an
@@ -204,7 +189,7 @@ pub(crate) fn shutdown() {
         EPOCH.fetch_add(1, Ordering::AcqRel);
         slot.take()
     };
-    remember(None);
+    thread_memo::store(&REMEMBERED, None);
     crate::sockets::forget();
     let Some(rt) = taken else {
         return;

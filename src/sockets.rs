@@ -12,6 +12,7 @@
 
 use crate::socket::Sock;
 use crate::table::Table;
+use crate::thread_memo::{self, Memo};
 use parking_lot::{RwLock, RwLockReadGuard};
 use std::cell::RefCell;
 use std::ffi::c_int;
@@ -34,7 +35,7 @@ struct Found {
 }
 
 thread_local! {
-    static FOUND: RefCell<Option<Found>> = const { RefCell::new(None) };
+    static FOUND: Memo<Found> = const { RefCell::new(None) };
 }
 
 impl Sockets {
@@ -54,24 +55,15 @@ impl Sockets {
         f: impl FnOnce(&Arc<Sock>) -> R,
     ) -> Option<R> {
         let changes = self.changes.load(Ordering::Acquire);
-        let mut f = Some(f);
-        let matches = |s: &Sock| s.id == id && generation.is_none_or(|g| g == s.generation);
-        let hit = FOUND
-            .try_with(|cell| {
-                let found = cell.try_borrow().ok()?;
-                let found = found.as_ref()?;
-                if found.instance != self.instance
-                    || found.changes != changes
-                    || !matches(&found.sock)
-                {
-                    return None;
-                }
-                Some(f.take()?(&found.sock))
-            })
-            .ok()
-            .flatten();
-        if hit.is_some() {
-            return hit;
+        let mut f = Some(move |found: &Found| f(&found.sock));
+        let valid = |found: &Found| {
+            found.instance == self.instance
+                && found.changes == changes
+                && found.sock.id == id
+                && generation.is_none_or(|g| g == found.sock.generation)
+        };
+        if let Some(result) = thread_memo::recall(&FOUND, valid, &mut f) {
+            return Some(result);
         }
         let sock = {
             let table = self.table.read();
@@ -81,17 +73,13 @@ impl Sockets {
             }?
             .clone()
         };
-        let result = f.take()?(&sock);
-        let _ = FOUND.try_with(|cell| {
-            if let Ok(mut slot) = cell.try_borrow_mut() {
-                // The socket it replaces, if any, is released after the borrow ends.
-                let _old = slot.replace(Found {
-                    instance: self.instance,
-                    changes,
-                    sock,
-                });
-            }
-        });
+        let found = Found {
+            instance: self.instance,
+            changes,
+            sock,
+        };
+        let result = f.take()?(&found);
+        thread_memo::store(&FOUND, Some(found));
         Some(result)
     }
 
@@ -130,9 +118,5 @@ impl Sockets {
 
 /// Forgets what this thread remembers (after `sock_shutdown`).
 pub(crate) fn forget() {
-    let _ = FOUND.try_with(|cell| {
-        if let Ok(mut slot) = cell.try_borrow_mut() {
-            let _old = slot.take();
-        }
-    });
+    thread_memo::store(&FOUND, None);
 }
