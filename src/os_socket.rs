@@ -6,6 +6,7 @@ use mio::net::{TcpStream, UdpSocket};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 
 /// The host socket of a connection, once it exists.
 pub(crate) enum Io {
@@ -85,7 +86,6 @@ impl Io {
 
     /// Bytes written to a TCP socket that the peer has not acknowledged yet.
     pub(crate) fn unacked_bytes(&self) -> io::Result<u64> {
-        use std::os::fd::AsRawFd;
         let Io::Tcp(s) = self else { return Ok(0) };
         let mut pending: libc::c_int = 0;
         // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int through the pointer we pass.
@@ -102,7 +102,6 @@ impl Io {
 /// cancellation state (about 1 % of a one-CPU round trip, where a round trip makes one of
 /// each), and under `pthread_cancel` could end a thread inside them, holding its socket's lock.
 pub(crate) fn recv_stream(s: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
     // SAFETY: recvfrom writes at most `buf.len()` bytes into `buf`, which is writable for that
     // long; no address is asked for (both address pointers are NULL).
     let n = unsafe {
@@ -122,7 +121,6 @@ pub(crate) fn recv_stream(s: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
 /// Writes to a stream with `send(MSG_NOSIGNAL)` as a plain system call (see `recv_stream`): a
 /// peer that has gone makes it fail with EPIPE instead of raising SIGPIPE.
 pub(crate) fn send_stream(s: &TcpStream, buf: &[u8]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
     // SAFETY: sendto reads at most `buf.len()` bytes from `buf`; no address is passed.
     let n = unsafe {
         libc::syscall(

@@ -62,8 +62,10 @@ pub(crate) struct Ring {
     state: Mutex<State>,
     ready: Condvar,
     /// How many times the poller's seat was left (see `poller.rs`): a follower that read one
-    /// count before trying the seat and sees another after must try again. Written under the
-    /// state's lock, read without it: a stale read only makes a follower look once more.
+    /// count before trying the seat and sees another after must try again. Counted by a
+    /// leaving leader without the state's lock; a follower reads it before trying the seat,
+    /// and again after registering as a waiter, behind a fence that mirrors the leader's
+    /// (`vacate`, `wait`).
     vacancies: AtomicU64,
     /// The queue's length, written under the state's lock after every change and read
     /// without it (`seems_empty`).
@@ -222,8 +224,8 @@ impl Ring {
         let mut st = self.lock();
         st.closed = true;
         st.queue.clear();
-        self.pending.store(0, Release);
         st.notify_fd = None;
+        self.settle(&mut st);
         self.ready.notify_all();
     }
 
