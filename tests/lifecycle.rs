@@ -186,9 +186,7 @@ fn an_id_reused_on_another_thread_reaches_the_new_socket() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     for round in 0..20 {
-        let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
-        let (mut old_peer, _) = listener.accept().unwrap();
-        expect(MSG_SOCK_CONN_CNF, id, 0);
+        let (id, mut old_peer, _) = connected_to(&listener);
         assert_eq!(send(id, b"old"), 1, "this thread finds the first socket");
         expect(MSG_SOCK_SEND_CNF, id, 0);
         let again = std::thread::spawn(move || {
@@ -471,9 +469,7 @@ fn close_cnf_comes_once_the_descriptor_is_closed_and_none_outlives_a_destroy() {
     let port = listener.local_addr().unwrap().port();
     let mut peers = vec![];
     for round in 0..50 {
-        let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
-        let (mut peer, ours) = listener.accept().unwrap();
-        expect(MSG_SOCK_CONN_CNF, id, 0);
+        let (id, mut peer, ours) = connected_to(&listener);
         assert_eq!(send(id, b"last words"), 1);
         expect(MSG_SOCK_SEND_CNF, id, 0);
         // The socket's own descriptor, found by its inode: a count of the process's
@@ -491,9 +487,8 @@ fn close_cnf_comes_once_the_descriptor_is_closed_and_none_outlives_a_destroy() {
         peers.push(peer);
     }
     for round in 0..50 {
-        let id = conn(SOCK_TYPE_TCP, port, "127.0.0.1");
-        peers.push(listener.accept().unwrap().0);
-        expect(MSG_SOCK_CONN_CNF, id, 0);
+        let (id, peer, _) = connected_to(&listener);
+        peers.push(peer);
         assert_eq!(sock_close(id), 1);
         assert_eq!(sock_destroy(id), 1); // before its CLOSE_CNF was taken, maybe posted
         let again = conn(SOCK_TYPE_TCP, port, "127.0.0.1");

@@ -114,6 +114,19 @@ pub struct Server {
     handle: Option<JoinHandle<()>>,
 }
 
+/// A TCP socket connected to `listener` (on loopback): its id, the accepted peer, and the
+/// socket's own address as the peer sees it. Its CONN_CNF has been taken.
+pub fn connected_to(listener: &TcpListener) -> (i32, TcpStream, SocketAddr) {
+    let id = conn(
+        SOCK_TYPE_TCP,
+        listener.local_addr().unwrap().port(),
+        "127.0.0.1",
+    );
+    let (peer, ours) = listener.accept().unwrap();
+    expect(MSG_SOCK_CONN_CNF, id, 0);
+    (id, peer, ours)
+}
+
 pub fn tcp_server(max: usize, serve: impl Fn(TcpStream) + Send + Sync + 'static) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
