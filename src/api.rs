@@ -326,7 +326,7 @@ fn wait_msg(sh: &Shared, msg: *mut sock_msg, timeout_ms: c_int) -> c_int {
         // An empty ring is seen without its lock; the wait looks again under it.
         let first = match sh.ring.seems_empty() {
             true => Ok(None),
-            false => sh.ring.pop(Some(Duration::ZERO)),
+            false => sh.ring.try_pop(),
         };
         let popped = match first {
             Ok(None) if timeout_ms == 0 => crate::poll_loop::poll_now(sh),
@@ -352,7 +352,7 @@ fn wait_msg(sh: &Shared, msg: *mut sock_msg, timeout_ms: c_int) -> c_int {
             Err(PopError::Closed) => return -runtime::STOPPED,
         };
         let m = entry.msg;
-        if !taken(sh, &m, entry.generation) {
+        if !taken(sh, &m, entry.generation, entry.settled) {
             continue;
         }
         // SAFETY: non-NULL and writable by contract.
@@ -531,7 +531,7 @@ pub extern "C" fn sock_shutdown() {
 
 /// Settles what a message taken from the ring held; false when it is stale (its socket was
 /// destroyed after it was queued) and must not be handed out.
-fn taken(sh: &runtime::Shared, m: &sock_msg, generation: u32) -> bool {
+fn taken(sh: &runtime::Shared, m: &sock_msg, generation: u32, settled: bool) -> bool {
     if m.id == MSG_TIMER {
         sh.app_timers.taken(m.socket_index, generation);
         return true;
@@ -540,8 +540,12 @@ fn taken(sh: &runtime::Shared, m: &sock_msg, generation: u32) -> bool {
         sh.replies.gone(1);
         return true;
     }
-    sh.with_current(m.socket_index, generation, |sock| sock.on_taken(sh, m))
-        .is_some()
+    sh.with_current(m.socket_index, generation, |sock| {
+        if !settled {
+            sock.on_taken(sh, m);
+        }
+    })
+    .is_some()
 }
 
 /// Posts a compatibility reply for a refused call on `id`; false if none could be posted.

@@ -109,6 +109,7 @@ impl AppTimers {
                             ..sock_msg::default()
                         },
                         generation,
+                        settled: false,
                     })
                 }
                 _ => return,

@@ -66,6 +66,7 @@ impl Replies {
                 ..sock_msg::default()
             },
             generation: REPLY,
+            settled: false,
         });
         sh.poller.notify_leader();
         true

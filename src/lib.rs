@@ -95,13 +95,14 @@ pub mod micro {
         let entry = crate::ring::Entry {
             msg: crate::types::sock_msg::default(),
             generation: 1,
+            settled: false,
         };
         let t = Instant::now();
         for _ in 0..n {
             ring.push(entry);
         }
         for _ in 0..n {
-            std::hint::black_box(ring.pop(Some(Duration::ZERO)).ok().flatten());
+            std::hint::black_box(ring.try_pop().ok().flatten());
         }
         t.elapsed()
     }

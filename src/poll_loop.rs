@@ -9,9 +9,10 @@ use crate::poller::{Rouse, Seat};
 use crate::reactor::Reactor;
 use crate::ring::{Entry, PopError};
 use crate::runtime::{Shared, WAKE_TOKEN};
-use crate::socket::{Readiness, Sock, split_token};
+use crate::socket::{Handoff, Readiness, Sock, split_token};
 use crate::timers::TimerKind;
 use mio::event::Event;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,12 +22,13 @@ pub(crate) fn run(sh: Arc<Shared>) {
     let stopping = || sh.is_stopping();
     while !stopping() {
         fire_timers(&sh);
+        sh.poller.expire_watch();
         if let Rouse::Lead = sh.poller.sleep(&stopping, &|| sh.timers.next_deadline()) {
             sh.poller.lead_in_background(
                 &sh.ring,
                 &stopping,
                 &|| sh.timers.due_in(Instant::now()),
-                &mut |seat| dispatch_all(&sh, seat),
+                &mut |seat| dispatch_all(&sh, seat, None),
                 &|| fire_timers(&sh),
             );
         }
@@ -40,7 +42,11 @@ pub(crate) fn wait(
     budget: Option<Duration>,
 ) -> Result<Option<Entry>, PopError> {
     let stopping = || sh.is_stopping();
-    let mut dispatch = |seat: &Seat| dispatch_all(sh, seat);
+    let mut dispatch = |seat: &Seat| {
+        let handoff = Cell::new(None);
+        dispatch_all(sh, seat, Some(&handoff));
+        handoff.get()
+    };
     sh.poller
         .wait(&sh.ring, deadline, budget, &stopping, &mut dispatch)
 }
@@ -48,24 +54,26 @@ pub(crate) fn wait(
 /// `sock_wait_msg` with no time to wait: one look at the sockets, then at the ring.
 pub(crate) fn poll_now(sh: &Shared) -> Result<Option<Entry>, PopError> {
     catch_up(sh);
-    sh.ring.pop(Some(Duration::ZERO))
+    sh.ring.try_pop()
 }
 
 /// Dispatches what is ready now if nobody leads: for calls whose answer depends on events
 /// that nobody may have dispatched yet (no thread waits).
 pub(crate) fn catch_up(sh: &Shared) {
     sh.poller
-        .catch_up(&sh.ring, &mut |seat| dispatch_all(sh, seat));
+        .catch_up(&sh.ring, &mut |seat| dispatch_all(sh, seat, None));
 }
 
-fn dispatch_all(sh: &Shared, seat: &Seat) {
+/// Hands every event of the last poll to its socket. `handoff` (a waiter leads): the first
+/// message posted while the ring is empty goes there instead, for the leader to return.
+fn dispatch_all(sh: &Shared, seat: &Seat, handoff: Option<&Handoff>) {
     for event in seat.events.iter() {
-        dispatch(sh, event);
+        dispatch(sh, event, handoff);
     }
 }
 
 /// Hands one readiness event to its socket; stale and wake-up tokens are ignored.
-fn dispatch(sh: &Shared, event: &Event) {
+fn dispatch(sh: &Shared, event: &Event, handoff: Option<&Handoff>) {
     let token = event.token();
     if token == WAKE_TOKEN {
         return;
@@ -78,7 +86,7 @@ fn dispatch(sh: &Shared, event: &Event) {
     };
     let (id, generation) = split_token(token);
     sh.with_current(id, generation, |sock| {
-        guarded(sh, sock, || sock.on_ready(sh, ready))
+        guarded(sh, sock, || sock.on_ready(sh, ready, handoff))
     });
 }
 

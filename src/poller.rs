@@ -28,12 +28,19 @@
 //!   wake them (`Ring::wait`, `Ring::vacate`).
 //! - a new leader's `leader` is written before the fence of its first poll, the only place
 //!   from which it matters.
+//! - a waiter that leads with a long wait hands its deadline to the poll thread (`watch`)
+//!   and then reads the poll thread's bed time; the poll thread writes its bed time and then
+//!   reads the watched deadline (`sleep`). Once that deadline passes, the poll thread marks
+//!   it expired and then reads `in_poll`; the leader sets `in_poll` and then reads the mark
+//!   (`expire_watch`, `until_message`).
 //!
 //! The protocol is generic over what is polled and how it is woken, so that the `model` tests
 //! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
 
 use crate::ring::{Entry, Followed, PopError, Ring};
-use crate::sync::{AtomicBool, AtomicU8, AtomicUsize, Condvar, Mutex, MutexGuard, fence};
+use crate::sync::{
+    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, fence,
+};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
@@ -42,6 +49,22 @@ const EVENTS_PER_POLL: usize = 1024;
 const NOBODY: u8 = 0;
 const POLL_THREAD: u8 = 1;
 const WAITER: u8 = 2;
+
+/// A wait at least this long polls without a timeout, and the poll thread keeps its
+/// deadline: epoll_wait with a timeout reads the clock, and arms and cancels a kernel timer
+/// whenever it sleeps, about 2 % of a request/response round trip on one CPU. The poll
+/// thread's wake-up at the deadline costs more than that timer, so short waits, which
+/// time out often, keep epoll's timeout.
+pub(crate) const LONG_WAIT: Duration = Duration::from_secs(1);
+
+/// `Poller::watched`: no deadline watched.
+const UNWATCHED: u64 = u64::MAX;
+/// `Poller::watched`: the watched deadline has passed.
+const EXPIRED: u64 = u64::MAX - 1;
+/// `Poller::bed_time`: the poll thread is awake (it reads `watched` before it sleeps).
+const AWAKE: u64 = 0;
+/// `Poller::bed_time`: the poll thread sleeps with no deadline.
+const NO_DEADLINE: u64 = u64::MAX;
 
 /// What the seat holds: something to wait on for readiness.
 pub(crate) trait Source {
@@ -130,6 +153,12 @@ pub(crate) struct Poller<S = Seat, W = ClosableWaker> {
     /// The poll thread sleeps here until this deadline (`Some(None)`: until nudged).
     bed: Mutex<Option<Option<Instant>>>,
     bed_cv: Condvar,
+    /// The deadline of a waiter leading with a long wait, in nanoseconds since `base`
+    /// (`UNWATCHED`, or `EXPIRED` once the poll thread saw it pass).
+    watched: AtomicU64,
+    /// When the poll thread wakes, in nanoseconds since `base` (`AWAKE`, `NO_DEADLINE`).
+    bed_time: AtomicU64,
+    base: Instant,
 }
 
 /// Why the poll thread woke.
@@ -152,6 +181,9 @@ impl<S: Source, W: Wake> Poller<S, W> {
             driven: AtomicUsize::new(0),
             bed: Mutex::new(None),
             bed_cv: Condvar::new(),
+            watched: AtomicU64::new(UNWATCHED),
+            bed_time: AtomicU64::new(AWAKE),
+            base: Instant::now(),
         }
     }
 
@@ -169,6 +201,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
             poller: self,
             ring,
             waiter,
+            watching: false,
             seat: Some(seat),
         })
     }
@@ -184,16 +217,17 @@ impl<S: Source, W: Wake> Poller<S, W> {
 
     /// A thread in `sock_wait_msg` with nothing to take waits for a message until `deadline`
     /// (`budget` from now: the time the caller gave, read off the clock just before):
-    /// it leads when the seat is free (`dispatch` handles what each poll returned), and
-    /// follows (waits on the ring) while another waiter leads. A poll thread in the seat
-    /// leaves it on seeing the waiter.
+    /// it leads when the seat is free (`dispatch` handles what each poll returned, and may
+    /// hand the leader a message of its own: see `until_message`), and follows (waits on the
+    /// ring) while another waiter leads. A poll thread in the seat leaves it on seeing the
+    /// waiter.
     pub(crate) fn wait(
         &self,
         ring: &Ring,
         deadline: Option<Instant>,
         budget: Option<Duration>,
         stopping: &dyn Fn() -> bool,
-        dispatch: &mut dyn FnMut(&S),
+        dispatch: &mut dyn FnMut(&S) -> Option<Entry>,
     ) -> Result<Option<Entry>, PopError> {
         // `waiting` only tells the poll thread to stay out of the seat, or leave it. While it
         // does not lead and is not wanted (no host loop, nothing driven), a waiter need not
@@ -213,7 +247,8 @@ impl<S: Source, W: Wake> Poller<S, W> {
         let outcome = loop {
             let seen = ring.vacancies();
             if let Some(lead) = self.try_lead(true, ring) {
-                break lead.until_message(deadline, budget, stopping, dispatch);
+                let watch = deadline.filter(|_| budget.is_some_and(|b| b >= LONG_WAIT));
+                break lead.until_message(deadline, budget, watch, stopping, dispatch);
             }
             match ring.follow(seen, deadline) {
                 Ok(Followed::Message(entry)) => break Ok(Some(entry)),
@@ -334,11 +369,12 @@ impl<S: Source, W: Wake> Poller<S, W> {
         if self.poll_thread_wanted() && self.leader.load(SeqCst) == NOBODY {
             return Rouse::Lead;
         }
-        let until = deadline();
+        let until = self.bed_deadline(deadline());
         let now = until.map(|_| Instant::now());
         if let (Some(at), Some(now)) = (until, now)
             && at <= now
         {
+            self.bed_time.store(AWAKE, Relaxed);
             return Rouse::Look;
         }
         *bed = Some(until);
@@ -347,7 +383,85 @@ impl<S: Source, W: Wake> Poller<S, W> {
             _ => self.bed_cv.wait(bed),
         };
         *bed = None;
+        self.bed_time.store(AWAKE, Relaxed);
         Rouse::Look
+    }
+
+    // ----- a long wait's deadline, kept by the poll thread -----
+
+    /// When the poll thread, about to sleep, must wake: at the earliest of `deadline` and
+    /// the watched deadline. Published, then the watched deadline read again: a leader that
+    /// set one meanwhile either is seen here or sees this bed time and nudges (`watch`).
+    fn bed_deadline(&self, deadline: Option<Instant>) -> Option<Instant> {
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let until = earliest(deadline, self.watched_deadline());
+        self.bed_time.store(self.nanos(until), Relaxed);
+        fence(SeqCst);
+        let again = earliest(until, self.watched_deadline());
+        if again != until {
+            self.bed_time.store(self.nanos(again), Relaxed); // spares the next leader a nudge
+        }
+        again
+    }
+
+    /// `at` in nanoseconds since `base` (`NO_DEADLINE` for None), clear of the markers.
+    fn nanos(&self, at: Option<Instant>) -> u64 {
+        at.map_or(NO_DEADLINE, |at| {
+            let n = at.saturating_duration_since(self.base).as_nanos();
+            n.clamp(1, u128::from(EXPIRED - 1)) as u64
+        })
+    }
+
+    fn watched_deadline(&self) -> Option<Instant> {
+        match self.watched.load(SeqCst) {
+            UNWATCHED | EXPIRED => None,
+            n => Some(self.base + Duration::from_nanos(n)),
+        }
+    }
+
+    /// A leader polls without a timeout until `deadline`: the poll thread wakes it then.
+    /// Returns whether the poll thread had to be nudged to see it.
+    fn watch(&self, deadline: Instant) -> bool {
+        let at = self.nanos(Some(deadline));
+        self.watched.store(at, Relaxed); // ordered by the fence
+        fence(SeqCst);
+        let bed = self.bed_time.load(Relaxed);
+        let past = bed != AWAKE && bed > at;
+        if past {
+            self.nudge(); // it sleeps past the deadline: it must look again
+        }
+        past
+    }
+
+    /// Whether the poll thread saw the watched deadline pass.
+    fn watch_expired(&self) -> bool {
+        self.watched.load(SeqCst) == EXPIRED
+    }
+
+    /// The poll thread, awake: marks a watched deadline that has passed and wakes the leader
+    /// in its poll.
+    pub(crate) fn expire_watch(&self) {
+        let at = self.watched.load(SeqCst);
+        if at < EXPIRED && self.base + Duration::from_nanos(at) <= Instant::now() {
+            self.expire_watch_at(at);
+        }
+    }
+
+    fn expire_watch_at(&self, at: u64) {
+        // A leader that replaced the deadline meanwhile is left alone.
+        if self
+            .watched
+            .compare_exchange(at, EXPIRED, SeqCst, Relaxed)
+            .is_ok()
+        {
+            fence(SeqCst);
+            if self.in_poll.load(SeqCst) && self.leader.load(SeqCst) == WAITER {
+                self.wake();
+            }
+        }
     }
 
     /// Runs `f` on the seat once it is free (for `sock_shutdown`, to close it).
@@ -372,6 +486,8 @@ pub(crate) struct Lead<'a, S: Source, W: Wake> {
     poller: &'a Poller<S, W>,
     ring: &'a Ring,
     waiter: bool,
+    /// A long wait's deadline is watched by the poll thread (see `until_message`).
+    watching: bool,
     /// Always `Some` until dropped.
     seat: Option<MutexGuard<'a, S>>,
 }
@@ -413,36 +529,49 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
         }
     }
 
-    /// A waiter in the seat: polls and dispatches until a message is in the ring, `deadline`
-    /// passes, or the instance stops.
+    /// A waiter in the seat: polls and dispatches until a message is in the ring or handed to
+    /// it by the dispatch, `deadline` passes, or the instance stops. A dispatch hands over
+    /// the first message it posts while the ring is empty (the leader would pop that very
+    /// message next); every later one goes to the ring, behind it.
+    ///
+    /// With `watch` (a long wait: `LONG_WAIT`), it polls without a timeout and the poll
+    /// thread keeps the deadline, marking it expired and waking this poll once it passes.
     fn until_message(
         mut self,
         deadline: Option<Instant>,
         budget: Option<Duration>,
+        watch: Option<Instant>,
         stopping: &dyn Fn() -> bool,
-        dispatch: &mut dyn FnMut(&S),
+        dispatch: &mut dyn FnMut(&S) -> Option<Entry>,
     ) -> Result<Option<Entry>, PopError> {
         let ring = self.ring;
+        let poller = self.poller;
+        if let Some(at) = watch {
+            self.watching = true;
+            let _nudged = poller.watch(at);
+        }
         // The first poll waits the whole time the caller gave: the deadline was set just now,
         // so the clock is read again only if a poll brings no message.
         let mut first = true;
         loop {
-            // `poll` sets `in_poll` before this look: a message posted after it wakes the poll.
+            // `poll` sets `in_poll` before this look: a message posted after it wakes the poll,
+            // and so does the poll thread once the watched deadline has passed.
             let mut taken = None;
             let look = |taken: &mut Option<Result<Option<Entry>, PopError>>| {
-                match ring.pop(Some(Duration::ZERO)) {
+                match ring.try_pop() {
                     Ok(None) if !stopping() => {}
                     Ok(None) => *taken = Some(Err(PopError::Closed)),
                     other => *taken = Some(other),
                 }
-                taken.is_some()
+                taken.is_some() || (watch.is_some() && poller.watch_expired())
             };
             let timeout = match deadline {
+                _ if watch.is_some() => None,
                 Some(_) if std::mem::take(&mut first) => budget,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return ring.pop(Some(Duration::ZERO));
+                        return ring.try_pop();
                     }
                     // Round up: epoll counts whole milliseconds and must not return early
                     // forever.
@@ -455,10 +584,14 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
                 Ok(false) => return taken.unwrap_or(Ok(None)),
                 Err(_) => return Err(PopError::Closed),
             }
-            self.dispatch(dispatch);
+            if let Some(seat) = self.seat.as_deref()
+                && let Some(entry) = dispatch(seat)
+            {
+                return Ok(Some(entry));
+            }
             // Usually what was dispatched posted the message: take it without the store and
             // fence that announcing another poll costs.
-            if let taken @ (Ok(Some(_)) | Err(_)) = ring.pop(Some(Duration::ZERO)) {
+            if let taken @ (Ok(Some(_)) | Err(_)) = ring.try_pop() {
                 return taken;
             }
         }
@@ -467,6 +600,10 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
 
 impl<S: Source, W: Wake> Drop for Lead<'_, S, W> {
     fn drop(&mut self) {
+        if self.watching {
+            // Before the seat is released: the next leader's deadline is never cleared.
+            self.poller.watched.store(UNWATCHED, Relaxed);
+        }
         self.poller.leader.store(NOBODY, Relaxed); // ordered by the fence in `vacate`
         drop(self.seat.take());
         // Counted after the release: a follower that failed to take the seat sees it. Its
@@ -564,6 +701,7 @@ mod model {
                 self.ring.push(Entry {
                     msg: sock_msg::default(),
                     generation: 1,
+                    settled: false,
                 });
                 self.poller.notify_leader();
             }
@@ -584,14 +722,15 @@ mod model {
         /// `sock_wait_msg(&m, -1)`: the ring first, then the seat or the ring's condition.
         fn wait(&self) -> Option<Entry> {
             if !self.ring.seems_empty()
-                && let Ok(Some(e)) = self.ring.pop(Some(Duration::ZERO))
+                && let Ok(Some(e)) = self.ring.try_pop()
             {
                 return Some(e);
             }
             let stopping = || self.stop.load(SeqCst);
             self.poller
                 .wait(&self.ring, None, None, &stopping, &mut |seat| {
-                    self.post(seat)
+                    self.post(seat);
+                    None
                 })
                 .ok()
                 .flatten()
@@ -627,6 +766,7 @@ mod model {
             w.ring.push(Entry {
                 msg: sock_msg::default(),
                 generation: 1,
+                settled: false,
             });
             w.poller.notify_leader();
             assert!(waiter.join().unwrap());
@@ -690,6 +830,68 @@ mod model {
             w.poller.wake();
             w.poller.nudge();
             poll_thread.join().unwrap();
+        });
+    }
+
+    /// A waiter leads with a long wait and nothing comes: the poll thread, at the deadline,
+    /// marks it expired and wakes the poll, whether the leader is in it yet or not.
+    #[test]
+    fn a_long_wait_ends_when_the_poll_thread_sees_its_deadline_pass() {
+        model(|| {
+            let w = world();
+            let w2 = w.clone();
+            let waiter = thread::spawn(move || {
+                let stopping = || false;
+                let deadline = Instant::now() + LONG_WAIT;
+                w2.poller.wait(
+                    &w2.ring,
+                    Some(deadline),
+                    Some(LONG_WAIT),
+                    &stopping,
+                    &mut |seat| {
+                        w2.post(seat);
+                        None
+                    },
+                )
+            });
+            // The poll thread wakes at the deadline, which the leader has published by then.
+            let at = loop {
+                let at = w.poller.watched.load(SeqCst);
+                if at != UNWATCHED {
+                    break at;
+                }
+                thread::yield_now();
+            };
+            w.poller.expire_watch_at(at);
+            assert!(
+                matches!(waiter.join().unwrap(), Ok(None)),
+                "timed out, no message"
+            );
+            assert_eq!(
+                w.poller.watched.load(SeqCst),
+                UNWATCHED,
+                "the leader cleared it"
+            );
+        });
+    }
+
+    /// A leader hands over its deadline while the poll thread works out when to sleep until:
+    /// the poll thread either includes the deadline or is nudged.
+    #[test]
+    fn a_watched_deadline_reaches_the_poll_thread_about_to_sleep() {
+        model(|| {
+            let w = world();
+            let deadline = Instant::now() + LONG_WAIT;
+            let wp = w.clone();
+            let poll_thread = thread::spawn(move || wp.poller.bed_deadline(None));
+            let nudged = w.poller.watch(deadline);
+            let until = poll_thread.join().unwrap();
+            let seen =
+                until.is_some_and(|u| w.poller.nanos(Some(u)) == w.poller.nanos(Some(deadline)));
+            assert!(
+                seen || nudged,
+                "the poll thread would sleep through the deadline"
+            );
         });
     }
 

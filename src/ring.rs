@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A message and the generation of what it belongs to: the socket's (socket messages), the
 /// timer's arming (`MSG_TIMER`), or `REPLY` for a compatibility reply that belongs to no
@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct Entry {
     pub msg: sock_msg,
     pub generation: u32,
+    /// What taking it settles (`Sock::on_taken`) is done: a leader's handoff (`Cx::post`).
+    pub settled: bool,
 }
 
 /// The generation of compatibility replies; socket and timer generations start at 1.
@@ -104,7 +106,11 @@ impl Ring {
     }
 
     /// Takes the oldest message, waiting up to `timeout` (`None` waits forever).
-    pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<Entry>, PopError> {
+    #[cfg(test)]
+    pub(crate) fn pop(
+        &self,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<Entry>, PopError> {
         // A poll reads no clock: it stays cheap.
         let deadline = match timeout {
             Some(t) if t.is_zero() => Some(None),
@@ -145,6 +151,26 @@ impl Ring {
         self.wait(Some(seen), deadline.map(Some))
     }
 
+    /// The oldest message if there is one, without waiting (the poll of every `sock_wait_msg`
+    /// and of a leader between its polls: no deadline to work out).
+    pub(crate) fn try_pop(&self) -> Result<Option<Entry>, PopError> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(PopError::Closed);
+        }
+        Ok(self.take_front(&mut st))
+    }
+
+    fn take_front(&self, st: &mut State) -> Option<Entry> {
+        let entry = st.queue.pop_front()?;
+        self.settle(st);
+        // Another waiter may be owed a wake for a message pushed while we held the lock.
+        if !st.queue.is_empty() && self.waiters.load(Relaxed) > 0 {
+            self.ready.notify_one();
+        }
+        Some(entry)
+    }
+
     /// Waits for a message, or a vacancy after `seen` (if given), until `deadline`: None
     /// waits forever, `Some(None)` does not wait.
     fn wait(
@@ -157,12 +183,7 @@ impl Ring {
             if st.closed {
                 return Err(PopError::Closed);
             }
-            if let Some(entry) = st.queue.pop_front() {
-                self.settle(&mut st);
-                // Another waiter may be owed a wake for a message pushed while we held the lock.
-                if !st.queue.is_empty() && self.waiters.load(Relaxed) > 0 {
-                    self.ready.notify_one();
-                }
+            if let Some(entry) = self.take_front(&mut st) {
                 return Ok(Followed::Message(entry));
             }
             if deadline == Some(None) {
@@ -308,6 +329,7 @@ mod model {
                 ..Default::default()
             },
             generation: 0,
+            settled: false,
         }
     }
 
@@ -373,6 +395,7 @@ mod model {
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use std::time::Duration;
 
     fn entry(id: i32, seq: i32) -> Entry {
         Entry {
@@ -383,6 +406,7 @@ mod tests {
                 ..Default::default()
             },
             generation: 0,
+            settled: false,
         }
     }
 
@@ -425,6 +449,7 @@ mod tests {
                 ..Default::default()
             },
             generation: 7,
+            settled: false,
         };
         let mut socket_msg = entry(3, 0);
         socket_msg.generation = 9;

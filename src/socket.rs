@@ -118,6 +118,9 @@ pub(crate) struct Sock {
     state: Mutex<State>,
 }
 
+/// Where a waiter that leads takes the first message its own dispatch posts, past the ring.
+pub(crate) type Handoff = Cell<Option<Entry>>;
+
 /// What a socket needs while it works: the reactor (ring, deadlines, registry, poller).
 struct Cx<'a> {
     sh: &'a Reactor,
@@ -125,6 +128,8 @@ struct Cx<'a> {
     /// Messages were posted: waiters are woken once the socket's lock is released.
     posted: Cell<bool>,
     wake_waiter: Cell<bool>,
+    /// A waiter leads and dispatches this (see `Cx::post`).
+    handoff: Option<&'a Handoff>,
 }
 
 impl Cx<'_> {
@@ -132,7 +137,7 @@ impl Cx<'_> {
         if counted_in_ring(id) {
             self.sock.in_ring.fetch_add(1, Ordering::AcqRel);
         }
-        let wake = self.sh.ring.push_quiet(Entry {
+        let entry = Entry {
             msg: sock_msg {
                 id,
                 socket_index: self.sock.id,
@@ -141,7 +146,19 @@ impl Cx<'_> {
                 send_len: send_len.min(c_int::MAX as usize) as c_int,
             },
             generation: self.sock.generation,
-        });
+            settled: false,
+        };
+        // The leader dispatches, and the ring is empty: it would pop this very message next.
+        // An earlier message of this socket would be seen here (it was pushed under this
+        // socket's lock, held now); other sockets' are concurrent, and either order is theirs.
+        if let Some(handoff) = self.handoff
+            && handoff.get().is_none()
+            && self.sh.ring.seems_empty()
+        {
+            handoff.set(Some(entry));
+            return;
+        }
+        let wake = self.sh.ring.push_quiet(entry);
         self.posted.set(true);
         self.wake_waiter.set(self.wake_waiter.get() | wake);
     }
@@ -233,6 +250,16 @@ impl Sock {
         sh: &Reactor,
         f: impl FnOnce(&mut State, &Cx<'_>) -> Result<R, c_int>,
     ) -> Result<R, c_int> {
+        self.with_handoff(sh, None, f)
+    }
+
+    /// `with` for a leader's dispatch, whose first message may go to `handoff`.
+    fn with_handoff<R>(
+        &self,
+        sh: &Reactor,
+        handoff: Option<&Handoff>,
+        f: impl FnOnce(&mut State, &Cx<'_>) -> Result<R, c_int>,
+    ) -> Result<R, c_int> {
         let mut st = self.state.lock();
         if st.life.is_destroyed() {
             return Err(SOCK_ERR_EBADID);
@@ -242,8 +269,19 @@ impl Sock {
             sock: self,
             posted: Cell::new(false),
             wake_waiter: Cell::new(false),
+            handoff,
         };
+        let handed_before = handoff.is_some_and(|h| h.get().is_some());
         let result = f(&mut st, &cx);
+        if let Some(h) = handoff
+            && !handed_before
+            && let Some(mut entry) = h.get()
+        {
+            // The leader returns it next: settle now, under this lock, what taking it does.
+            self.taken_locked(&mut st, &cx, &entry.msg);
+            entry.settled = true;
+            h.set(Some(entry));
+        }
         st.sync_interest(&cx);
         st.count_driven(sh, self.kind);
         drop(st); // a woken waiter's next step may need this socket's lock

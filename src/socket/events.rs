@@ -1,7 +1,7 @@
 //! What the poll thread (and the resolver) drive: a resolver's answer, readiness, deadlines,
 //! a message taken from the ring, a caught fault.
 
-use super::{Conn, Phase, ReadUntil, Readiness, Sock};
+use super::{Conn, Cx, Handoff, Phase, ReadUntil, Readiness, Sock, State};
 use crate::codes::*;
 use crate::constants::*;
 use crate::reactor::Reactor;
@@ -33,9 +33,9 @@ impl Sock {
         });
     }
 
-    /// The socket's OS handle became ready.
-    pub(crate) fn on_ready(&self, sh: &Reactor, ready: Readiness) {
-        let _ = self.with(sh, |st, cx| {
+    /// The socket's OS handle became ready (`handoff`: see `Cx::post`).
+    pub(crate) fn on_ready(&self, sh: &Reactor, ready: Readiness, handoff: Option<&Handoff>) {
+        let _ = self.with_handoff(sh, handoff, |st, cx| {
             match st.life.phase() {
                 Phase::Connecting if st.tls().is_some() => st.tls_handshake(cx),
                 Phase::Connecting => st.check_attempts(cx, ready),
@@ -92,26 +92,34 @@ impl Sock {
 
     /// A message of this socket was taken from the ring.
     pub(crate) fn on_taken(&self, sh: &Reactor, msg: &sock_msg) {
-        if super::counted_in_ring(msg.id) {
-            let _ = self
-                .in_ring
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-        }
         match msg.id {
-            MSG_SOCK_SEND_CNF => {
-                let _ =
-                    self.sends_outstanding
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-            }
             MSG_SOCK_RECV_IND => {
                 let _ = self.with(sh, |st, cx| {
-                    st.life.recv_ind_taken();
-                    st.announce(cx);
+                    self.taken_locked(st, cx, msg);
                     Ok(())
                 });
             }
-            _ => {}
+            _ => self.taken_unlocked(msg),
         }
+    }
+
+    /// `on_taken` with the lock held (for a message handed to a leader as it is posted).
+    pub(super) fn taken_locked(&self, st: &mut State, cx: &Cx<'_>, msg: &sock_msg) {
+        self.taken_unlocked(msg);
+        if msg.id == MSG_SOCK_RECV_IND {
+            st.life.recv_ind_taken();
+            st.announce(cx);
+        }
+    }
+
+    /// What taking a message settles outside the socket's state.
+    fn taken_unlocked(&self, msg: &sock_msg) {
+        let count = match msg.id {
+            MSG_SOCK_SEND_CNF => &self.sends_outstanding,
+            MSG_SOCK_RECV_IND => return,
+            _ => &self.in_ring,
+        };
+        let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
     /// Fails the socket after a fault was caught while handling it.
