@@ -1,6 +1,7 @@
 //! The exported C functions. Each checks its arguments, runs inside the panic guard and
 //! returns a documented code; the work itself lives in `socket.rs` and `runtime.rs`.
 
+use crate::clock::Deadline;
 use crate::codes::*;
 use crate::compat;
 use crate::conn_config::ConnConfig;
@@ -321,7 +322,7 @@ pub unsafe extern "C" fn sock_wait_msg(msg: *mut sock_msg, timeout_ms: c_int) ->
 /// `sock_wait_msg` on the running instance.
 fn wait_msg(sh: &Shared, msg: *mut sock_msg, timeout_ms: c_int) -> c_int {
     // The clock is read only once a wait is needed: a pending message costs no time call.
-    let mut deadline: Option<Option<Instant>> = None;
+    let mut deadline: Option<Deadline> = None;
     loop {
         // An empty ring is seen without its lock; the wait looks again under it.
         let first = match sh.ring.seems_empty() {
@@ -331,21 +332,18 @@ fn wait_msg(sh: &Shared, msg: *mut sock_msg, timeout_ms: c_int) -> c_int {
         let popped = match first {
             Ok(None) if timeout_ms == 0 => crate::poll_loop::poll_now(sh),
             Ok(None) => {
-                let whole = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
-                let budget = match deadline {
-                    None => whole, // the deadline is set just below: all of it is left
-                    Some(until) => until.map(|d| d.saturating_duration_since(Instant::now())),
+                deadline = match deadline {
+                    _ if timeout_ms < 0 => None,
+                    None => Some(Deadline::after(Duration::from_millis(timeout_ms as u64))),
+                    Some(d) => Some(d.renewed()), // a stale message was skipped
                 };
-                let until = *deadline.get_or_insert_with(|| whole.map(|w| Instant::now() + w));
-                crate::poll_loop::wait(sh, until, budget)
+                crate::poll_loop::wait(sh, deadline)
             }
             other => other,
         };
         let entry = match popped {
             Ok(Some(entry)) => entry,
-            Ok(None)
-                if timeout_ms != 0 && deadline.flatten().is_none_or(|d| Instant::now() < d) =>
-            {
+            Ok(None) if timeout_ms != 0 && deadline.is_none_or(|d| !d.passed()) => {
                 continue;
             } // a stale message was skipped, or woken early
             Ok(None) => return 0,

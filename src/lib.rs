@@ -6,6 +6,7 @@
 pub mod api;
 mod app_timers;
 mod bytering;
+mod clock;
 pub mod codes;
 mod compat;
 mod conn_config;

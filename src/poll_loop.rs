@@ -5,6 +5,7 @@
 //! socket's own lock, so it does not matter which thread leads. The poll thread keeps the
 //! deadlines, and leads only while the sockets must be driven with nobody waiting.
 
+use crate::clock::Deadline;
 use crate::poller::{Rouse, Seat};
 use crate::reactor::Reactor;
 use crate::ring::{Entry, PopError};
@@ -15,7 +16,7 @@ use mio::event::Event;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The poll thread: fires deadlines, leads while wanted, sleeps otherwise.
 pub(crate) fn run(sh: Arc<Shared>) {
@@ -36,19 +37,14 @@ pub(crate) fn run(sh: Arc<Shared>) {
 }
 
 /// `sock_wait_msg` with time to wait and nothing to take (see `Poller::wait`).
-pub(crate) fn wait(
-    sh: &Shared,
-    deadline: Option<Instant>,
-    budget: Option<Duration>,
-) -> Result<Option<Entry>, PopError> {
+pub(crate) fn wait(sh: &Shared, deadline: Option<Deadline>) -> Result<Option<Entry>, PopError> {
     let stopping = || sh.is_stopping();
     let mut dispatch = |seat: &Seat| {
         let handoff = Cell::new(None);
         dispatch_all(sh, seat, Some(&handoff));
         handoff.get()
     };
-    sh.poller
-        .wait(&sh.ring, deadline, budget, &stopping, &mut dispatch)
+    sh.poller.wait(&sh.ring, deadline, &stopping, &mut dispatch)
 }
 
 /// `sock_wait_msg` with no time to wait: one look at the sockets, then at the ring.

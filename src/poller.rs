@@ -37,6 +37,7 @@
 //! The protocol is generic over what is polled and how it is woken, so that the `model` tests
 //! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
 
+use crate::clock::{self, Deadline};
 use crate::ring::{Entry, Followed, PopError, Ring};
 use crate::sync::{
     AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, fence,
@@ -65,6 +66,13 @@ const EXPIRED: u64 = u64::MAX - 1;
 const AWAKE: u64 = 0;
 /// `Poller::bed_time`: the poll thread sleeps with no deadline.
 const NO_DEADLINE: u64 = u64::MAX;
+
+/// The `Poller::bed_time` for a poll thread sleeping until `until`.
+fn bed_time_of(until: Option<Instant>) -> u64 {
+    until.map_or(NO_DEADLINE, |at| {
+        clock::ns_of(at).clamp(AWAKE + 1, NO_DEADLINE - 1)
+    })
+}
 
 /// What the seat holds: something to wait on for readiness.
 pub(crate) trait Source {
@@ -153,12 +161,11 @@ pub(crate) struct Poller<S = Seat, W = ClosableWaker> {
     /// The poll thread sleeps here until this deadline (`Some(None)`: until nudged).
     bed: Mutex<Option<Option<Instant>>>,
     bed_cv: Condvar,
-    /// The deadline of a waiter leading with a long wait, in nanoseconds since `base`
+    /// The deadline of a waiter leading with a long wait, in `clock::now_ns` terms
     /// (`UNWATCHED`, or `EXPIRED` once the poll thread saw it pass).
     watched: AtomicU64,
-    /// When the poll thread wakes, in nanoseconds since `base` (`AWAKE`, `NO_DEADLINE`).
+    /// When the poll thread wakes, in `clock::now_ns` terms (`AWAKE`, `NO_DEADLINE`).
     bed_time: AtomicU64,
-    base: Instant,
 }
 
 /// Why the poll thread woke.
@@ -183,7 +190,6 @@ impl<S: Source, W: Wake> Poller<S, W> {
             bed_cv: Condvar::new(),
             watched: AtomicU64::new(UNWATCHED),
             bed_time: AtomicU64::new(AWAKE),
-            base: Instant::now(),
         }
     }
 
@@ -216,7 +222,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     // ----- the two roles -----
 
     /// A thread in `sock_wait_msg` with nothing to take waits for a message until `deadline`
-    /// (`budget` from now: the time the caller gave, read off the clock just before):
+    /// (None: no deadline):
     /// it leads when the seat is free (`dispatch` handles what each poll returned, and may
     /// hand the leader a message of its own: see `until_message`), and follows (waits on the
     /// ring) while another waiter leads. A poll thread in the seat leaves it on seeing the
@@ -224,8 +230,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     pub(crate) fn wait(
         &self,
         ring: &Ring,
-        deadline: Option<Instant>,
-        budget: Option<Duration>,
+        deadline: Option<Deadline>,
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S) -> Option<Entry>,
     ) -> Result<Option<Entry>, PopError> {
@@ -247,10 +252,9 @@ impl<S: Source, W: Wake> Poller<S, W> {
         let outcome = loop {
             let seen = ring.vacancies();
             if let Some(lead) = self.try_lead(true, ring) {
-                let watch = deadline.filter(|_| budget.is_some_and(|b| b >= LONG_WAIT));
-                break lead.until_message(deadline, budget, watch, stopping, dispatch);
+                break lead.until_message(deadline, stopping, dispatch);
             }
-            match ring.follow(seen, deadline) {
+            match ring.follow(seen, deadline.map(|d| clock::instant_of(d.at))) {
                 Ok(Followed::Message(entry)) => break Ok(Some(entry)),
                 Ok(Followed::Vacant) => continue,
                 Ok(Followed::TimedOut) => break Ok(None),
@@ -398,34 +402,27 @@ impl<S: Source, W: Wake> Poller<S, W> {
             (a, b) => a.or(b),
         };
         let until = earliest(deadline, self.watched_deadline());
-        self.bed_time.store(self.nanos(until), Relaxed);
+        let published = bed_time_of(until);
+        self.bed_time.store(published, Relaxed);
         fence(SeqCst);
         let again = earliest(until, self.watched_deadline());
         if again != until {
-            self.bed_time.store(self.nanos(again), Relaxed); // spares the next leader a nudge
+            self.bed_time.store(bed_time_of(again), Relaxed); // spares the next leader a nudge
         }
         again
-    }
-
-    /// `at` in nanoseconds since `base` (`NO_DEADLINE` for None), clear of the markers.
-    fn nanos(&self, at: Option<Instant>) -> u64 {
-        at.map_or(NO_DEADLINE, |at| {
-            let n = at.saturating_duration_since(self.base).as_nanos();
-            n.clamp(1, u128::from(EXPIRED - 1)) as u64
-        })
     }
 
     fn watched_deadline(&self) -> Option<Instant> {
         match self.watched.load(SeqCst) {
             UNWATCHED | EXPIRED => None,
-            n => Some(self.base + Duration::from_nanos(n)),
+            at => Some(clock::instant_of(at)),
         }
     }
 
-    /// A leader polls without a timeout until `deadline`: the poll thread wakes it then.
-    /// Returns whether the poll thread had to be nudged to see it.
-    fn watch(&self, deadline: Instant) -> bool {
-        let at = self.nanos(Some(deadline));
+    /// A leader polls without a timeout until `at` (`clock::now_ns` terms): the poll thread
+    /// wakes it then. Returns whether the poll thread had to be nudged to see it.
+    fn watch(&self, at: u64) -> bool {
+        let at = at.clamp(AWAKE + 1, EXPIRED - 1);
         self.watched.store(at, Relaxed); // ordered by the fence
         fence(SeqCst);
         let bed = self.bed_time.load(Relaxed);
@@ -445,7 +442,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// in its poll.
     pub(crate) fn expire_watch(&self) {
         let at = self.watched.load(SeqCst);
-        if at < EXPIRED && self.base + Duration::from_nanos(at) <= Instant::now() {
+        if at < EXPIRED && at <= clock::now_ns() {
             self.expire_watch_at(at);
         }
     }
@@ -534,21 +531,20 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
     /// the first message it posts while the ring is empty (the leader would pop that very
     /// message next); every later one goes to the ring, behind it.
     ///
-    /// With `watch` (a long wait: `LONG_WAIT`), it polls without a timeout and the poll
-    /// thread keeps the deadline, marking it expired and waking this poll once it passes.
+    /// A long wait (`LONG_WAIT` or more) polls without a timeout and the poll thread keeps
+    /// its deadline, marking it expired and waking this poll once it passes.
     fn until_message(
         mut self,
-        deadline: Option<Instant>,
-        budget: Option<Duration>,
-        watch: Option<Instant>,
+        deadline: Option<Deadline>,
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S) -> Option<Entry>,
     ) -> Result<Option<Entry>, PopError> {
         let ring = self.ring;
         let poller = self.poller;
-        if let Some(at) = watch {
+        let watch = deadline.is_some_and(|d| d.budget >= LONG_WAIT);
+        if let Some(d) = deadline.filter(|_| watch) {
             self.watching = true;
-            let _nudged = poller.watch(at);
+            let _nudged = poller.watch(d.at);
         }
         // The first poll waits the whole time the caller gave: the deadline was set just now,
         // so the clock is read again only if a poll brings no message.
@@ -563,13 +559,13 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
                     Ok(None) => *taken = Some(Err(PopError::Closed)),
                     other => *taken = Some(other),
                 }
-                taken.is_some() || (watch.is_some() && poller.watch_expired())
+                taken.is_some() || (watch && poller.watch_expired())
             };
             let timeout = match deadline {
-                _ if watch.is_some() => None,
-                Some(_) if std::mem::take(&mut first) => budget,
+                _ if watch => None,
+                Some(d) if std::mem::take(&mut first) => Some(d.budget),
                 Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
+                    let left = d.left();
                     if left.is_zero() {
                         return ring.try_pop();
                     }
@@ -728,7 +724,7 @@ mod model {
             }
             let stopping = || self.stop.load(SeqCst);
             self.poller
-                .wait(&self.ring, None, None, &stopping, &mut |seat| {
+                .wait(&self.ring, None, &stopping, &mut |seat| {
                     self.post(seat);
                     None
                 })
@@ -842,17 +838,12 @@ mod model {
             let w2 = w.clone();
             let waiter = thread::spawn(move || {
                 let stopping = || false;
-                let deadline = Instant::now() + LONG_WAIT;
-                w2.poller.wait(
-                    &w2.ring,
-                    Some(deadline),
-                    Some(LONG_WAIT),
-                    &stopping,
-                    &mut |seat| {
+                let deadline = Deadline::after(LONG_WAIT);
+                w2.poller
+                    .wait(&w2.ring, Some(deadline), &stopping, &mut |seat| {
                         w2.post(seat);
                         None
-                    },
-                )
+                    })
             });
             // The poll thread wakes at the deadline, which the leader has published by then.
             let at = loop {
@@ -881,13 +872,16 @@ mod model {
     fn a_watched_deadline_reaches_the_poll_thread_about_to_sleep() {
         model(|| {
             let w = world();
-            let deadline = Instant::now() + LONG_WAIT;
+            let at = clock::now_ns() + 1_000_000_000;
             let wp = w.clone();
-            let poll_thread = thread::spawn(move || wp.poller.bed_deadline(None));
-            let nudged = w.poller.watch(deadline);
-            let until = poll_thread.join().unwrap();
-            let seen =
-                until.is_some_and(|u| w.poller.nanos(Some(u)) == w.poller.nanos(Some(deadline)));
+            let poll_thread = thread::spawn(move || {
+                wp.poller.bed_deadline(None);
+                wp.poller.bed_time.load(SeqCst)
+            });
+            let nudged = w.poller.watch(at);
+            let bed_time = poll_thread.join().unwrap();
+            // Its final bed time is the deadline, give or take the clocks' conversion.
+            let seen = bed_time.abs_diff(at) < 1_000_000;
             assert!(
                 seen || nudged,
                 "the poll thread would sleep through the deadline"
