@@ -21,6 +21,7 @@ mod os_socket;
 mod poll_loop;
 mod poller;
 mod reactor;
+mod ready_events;
 mod resolver;
 mod ring;
 mod runtime;

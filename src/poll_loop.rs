@@ -8,11 +8,11 @@
 use crate::clock::Deadline;
 use crate::poller::{Rouse, Seat};
 use crate::reactor::Reactor;
+use crate::ready_events::Ready;
 use crate::ring::{Entry, PopError};
 use crate::runtime::{Shared, WAKE_TOKEN};
 use crate::socket::{Handoff, Readiness, Sock, split_token};
 use crate::timers::TimerKind;
-use mio::event::Event;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -69,18 +69,17 @@ fn dispatch_all(sh: &Shared, seat: &Seat, handoff: Option<&Handoff>) {
 }
 
 /// Hands one readiness event to its socket; stale and wake-up tokens are ignored.
-fn dispatch(sh: &Shared, event: &Event, handoff: Option<&Handoff>) {
-    let token = event.token();
-    if token == WAKE_TOKEN {
+fn dispatch(sh: &Shared, event: Ready, handoff: Option<&Handoff>) {
+    if event.token == WAKE_TOKEN {
         return;
     }
-    let closing = event.is_read_closed() || event.is_error();
+    let closing = event.read_closed || event.error;
     let ready = Readiness {
-        readable: event.is_readable() || closing,
-        writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+        readable: event.readable || closing,
+        writable: event.writable || event.write_closed || event.error,
         closing,
     };
-    let (id, generation) = split_token(token);
+    let (id, generation) = split_token(event.token);
     sh.with_current(id, generation, |sock| {
         guarded(sh, sock, || sock.on_ready(sh, ready, handoff))
     });

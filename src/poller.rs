@@ -38,10 +38,12 @@
 //! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
 
 use crate::clock::{self, Deadline};
+use crate::ready_events::ReadyEvents;
 use crate::ring::{Entry, Followed, PopError, Ring};
 use crate::sync::{
     AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, fence,
 };
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
@@ -91,14 +93,14 @@ pub(crate) trait Wake {
 /// lock, so no leader can be in it then; a later leader finds it gone.
 pub(crate) struct Seat {
     poll: Option<mio::Poll>,
-    pub events: mio::Events,
+    pub events: ReadyEvents,
 }
 
 impl Seat {
     pub(crate) fn new(poll: mio::Poll) -> Seat {
         Seat {
             poll: Some(poll),
-            events: mio::Events::with_capacity(EVENTS_PER_POLL),
+            events: ReadyEvents::with_capacity(EVENTS_PER_POLL),
         }
     }
 
@@ -112,7 +114,7 @@ impl Seat {
 impl Source for Seat {
     fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
         match &mut self.poll {
-            Some(poll) => poll.poll(&mut self.events, timeout),
+            Some(poll) => self.events.wait(poll.as_raw_fd(), timeout),
             None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
         }
     }
