@@ -209,7 +209,6 @@ impl<S: Source, W: Wake> Poller<S, W> {
             poller: self,
             ring,
             waiter,
-            watching: false,
             seat: Some(seat),
         })
     }
@@ -423,6 +422,11 @@ impl<S: Source, W: Wake> Poller<S, W> {
 
     /// A leader polls without a timeout until `at` (`clock::now_ns` terms): the poll thread
     /// wakes it then. Returns whether the poll thread had to be nudged to see it.
+    ///
+    /// A leader that leaves does not take its deadline back: the poll thread, which may have
+    /// gone back to sleep meanwhile (after leading in the background, say), then sleeps
+    /// until it, and the next leader, whose deadline is later, need not nudge it. At worst
+    /// it wakes once at a deadline nobody waits for any more.
     fn watch(&self, at: u64) -> bool {
         let at = at.clamp(AWAKE + 1, EXPIRED - 1);
         self.watched.store(at, Relaxed); // ordered by the fence
@@ -485,8 +489,6 @@ pub(crate) struct Lead<'a, S: Source, W: Wake> {
     poller: &'a Poller<S, W>,
     ring: &'a Ring,
     waiter: bool,
-    /// A long wait's deadline is watched by the poll thread (see `until_message`).
-    watching: bool,
     /// Always `Some` until dropped.
     seat: Option<MutexGuard<'a, S>>,
 }
@@ -545,7 +547,6 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
         let poller = self.poller;
         let watch = deadline.is_some_and(|d| d.budget >= LONG_WAIT);
         if let Some(d) = deadline.filter(|_| watch) {
-            self.watching = true;
             let _nudged = poller.watch(d.at);
         }
         // The first poll waits the whole time the caller gave: the deadline was set just now,
@@ -598,10 +599,6 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
 
 impl<S: Source, W: Wake> Drop for Lead<'_, S, W> {
     fn drop(&mut self) {
-        if self.watching {
-            // Before the seat is released: the next leader's deadline is never cleared.
-            self.poller.watched.store(UNWATCHED, Relaxed);
-        }
         self.poller.leader.store(NOBODY, Relaxed); // ordered by the fence in `vacate`
         drop(self.seat.take());
         // Counted after the release: a follower that failed to take the seat sees it. Its
@@ -862,8 +859,8 @@ mod model {
             );
             assert_eq!(
                 w.poller.watched.load(SeqCst),
-                UNWATCHED,
-                "the leader cleared it"
+                EXPIRED,
+                "marked, and left so"
             );
         });
     }
