@@ -20,6 +20,19 @@ fn rescue() -> Rescue {
 
 const RESCUE: i32 = 99;
 
+/// A wait of `ms` with nothing to take returns 0, and not before its time.
+fn times_out(ms: i32) {
+    let t0 = Instant::now();
+    assert!(
+        wait(ms).is_none(),
+        "a message came (the rescue timer, if a deadline was lost)"
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(ms as u64),
+        "returned early"
+    );
+}
+
 struct Rescue;
 
 impl Drop for Rescue {
@@ -32,12 +45,7 @@ impl Drop for Rescue {
 fn a_long_wait_with_nothing_to_take_times_out_not_before_its_time() {
     let _s = session();
     let _r = rescue();
-    let t0 = Instant::now();
-    assert!(wait(LONG_MS).is_none());
-    assert!(
-        t0.elapsed() >= Duration::from_millis(LONG_MS as u64),
-        "returned early"
-    );
+    times_out(LONG_MS);
 }
 
 #[test]
@@ -46,12 +54,7 @@ fn long_waits_in_a_row_each_time_out() {
     let _s = session();
     let _r = rescue();
     for _ in 0..2 {
-        let t0 = Instant::now();
-        assert!(wait(LONG_MS).is_none());
-        assert!(
-            t0.elapsed() >= Duration::from_millis(LONG_MS as u64),
-            "returned early"
-        );
+        times_out(LONG_MS);
     }
 }
 
@@ -62,12 +65,7 @@ fn a_long_wait_ends_at_its_deadline_while_the_poll_thread_sleeps_until_a_later_o
     let _s = session();
     assert_eq!(sock_timer_start(5, 4000), 1);
     std::thread::sleep(Duration::from_millis(100));
-    let t0 = Instant::now();
-    assert!(wait(LONG_MS).is_none(), "slept until the later timer");
-    assert!(
-        t0.elapsed() >= Duration::from_millis(LONG_MS as u64),
-        "returned early"
-    );
+    times_out(LONG_MS);
     assert_eq!(sock_timer_stop(5), 1, "the timer still runs");
 }
 
@@ -79,12 +77,7 @@ fn a_message_ends_a_long_wait_and_the_next_wait_times_out() {
     let m = wait(5000).expect("the timer's message");
     assert_eq!((m.id, m.socket_index), (MSG_TIMER, 3));
     // The deadline the first wait handed over is not the second's.
-    let t0 = Instant::now();
-    assert!(wait(LONG_MS).is_none());
-    assert!(
-        t0.elapsed() >= Duration::from_millis(LONG_MS as u64),
-        "returned early"
-    );
+    times_out(LONG_MS);
 }
 
 #[test]
@@ -92,20 +85,9 @@ fn a_long_wait_on_one_thread_and_a_short_one_on_another_both_time_out() {
     // One leads, the other follows (the ring's own timed wait): each keeps its own time.
     let _s = session();
     let _r = rescue();
-    let short = std::thread::spawn(|| {
-        let t0 = Instant::now();
-        (wait(200), t0.elapsed())
-    });
-    let t0 = Instant::now();
-    assert!(wait(LONG_MS).is_none());
-    assert!(
-        t0.elapsed() >= Duration::from_millis(LONG_MS as u64),
-        "returned early"
-    );
-    let (m, took) = short.join().unwrap();
-    assert!(m.is_none());
-    assert!(
-        took >= Duration::from_millis(200),
-        "the short wait returned early"
-    );
+    let short = std::thread::spawn(|| times_out(200));
+    times_out(LONG_MS);
+    short
+        .join()
+        .expect("the short wait timed out on its own time");
 }
