@@ -545,10 +545,11 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
     ) -> Result<Option<Entry>, PopError> {
         let ring = self.ring;
         let poller = self.poller;
-        let watch = deadline.is_some_and(|d| d.budget >= LONG_WAIT);
-        if let Some(d) = deadline.filter(|_| watch) {
+        let watched = deadline.filter(|d| d.budget >= LONG_WAIT);
+        if let Some(d) = watched {
             let _nudged = poller.watch(d.at);
         }
+        let watch = watched.is_some();
         // The first poll waits the whole time the caller gave: the deadline was set just now,
         // so the clock is read again only if a poll brings no message.
         let mut first = true;
@@ -716,19 +717,22 @@ mod model {
 
         /// `sock_wait_msg(&m, -1)`: the ring first, then the seat or the ring's condition.
         fn wait(&self) -> Option<Entry> {
+            self.wait_until(None).ok().flatten()
+        }
+
+        /// `sock_wait_msg` until `deadline` (None: no deadline).
+        fn wait_until(&self, deadline: Option<Deadline>) -> Result<Option<Entry>, PopError> {
             if !self.ring.seems_empty()
                 && let Ok(Some(e)) = self.ring.try_pop()
             {
-                return Some(e);
+                return Ok(Some(e));
             }
             let stopping = || self.stop.load(SeqCst);
             self.poller
-                .wait(&self.ring, None, &stopping, &mut |seat| {
+                .wait(&self.ring, deadline, &stopping, &mut |seat| {
                     self.post(seat);
                     None
                 })
-                .ok()
-                .flatten()
         }
     }
 
@@ -835,15 +839,7 @@ mod model {
         model(|| {
             let w = world();
             let w2 = w.clone();
-            let waiter = thread::spawn(move || {
-                let stopping = || false;
-                let deadline = Deadline::after(LONG_WAIT);
-                w2.poller
-                    .wait(&w2.ring, Some(deadline), &stopping, &mut |seat| {
-                        w2.post(seat);
-                        None
-                    })
-            });
+            let waiter = thread::spawn(move || w2.wait_until(Some(Deadline::after(LONG_WAIT))));
             // The poll thread wakes at the deadline, which the leader has published by then.
             let at = loop {
                 let at = w.poller.watched.load(SeqCst);
