@@ -69,11 +69,9 @@ const AWAKE: u64 = 0;
 /// `Poller::bed_time`: the poll thread sleeps with no deadline.
 const NO_DEADLINE: u64 = u64::MAX;
 
-/// The `Poller::bed_time` for a poll thread sleeping until `until`.
-fn bed_time_of(until: Option<Instant>) -> u64 {
-    until.map_or(NO_DEADLINE, |at| {
-        clock::ns_of(at).clamp(AWAKE + 1, NO_DEADLINE - 1)
-    })
+/// The `Poller::bed_time` for a poll thread sleeping until `until` (`clock::now_ns` terms).
+fn bed_time_of(until: Option<u64>) -> u64 {
+    until.map_or(NO_DEADLINE, |at| at.clamp(AWAKE + 1, NO_DEADLINE - 1))
 }
 
 /// What the seat holds: something to wait on for readiness.
@@ -397,26 +395,33 @@ impl<S: Source, W: Wake> Poller<S, W> {
     /// When the poll thread, about to sleep, must wake: at the earliest of `deadline` and
     /// the watched deadline. Published, then the watched deadline read again: a leader that
     /// set one meanwhile either is seen here or sees this bed time and nudges (`watch`).
+    ///
+    /// Worked out in `clock::now_ns` terms: the watched deadline is published exactly as the
+    /// leader stored it (an `Instant` round trip is off by the clock reads between, and a
+    /// bed time a few nanoseconds past it would cost the leader a needless nudge).
     fn bed_deadline(&self, deadline: Option<Instant>) -> Option<Instant> {
-        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+        let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let until = earliest(deadline, self.watched_deadline());
-        let published = bed_time_of(until);
-        self.bed_time.store(published, Relaxed);
+        let own = deadline.map(clock::ns_of);
+        let until = earliest(own, self.watched_ns());
+        self.bed_time.store(bed_time_of(until), Relaxed);
         fence(SeqCst);
-        let again = earliest(until, self.watched_deadline());
+        let again = earliest(until, self.watched_ns());
         if again != until {
             self.bed_time.store(bed_time_of(again), Relaxed); // spares the next leader a nudge
         }
-        again
+        match again {
+            Some(at) if Some(at) != own => Some(clock::instant_of(at)),
+            _ => deadline,
+        }
     }
 
-    fn watched_deadline(&self) -> Option<Instant> {
+    fn watched_ns(&self) -> Option<u64> {
         match self.watched.load(SeqCst) {
             UNWATCHED | EXPIRED => None,
-            at => Some(clock::instant_of(at)),
+            at => Some(at),
         }
     }
 
@@ -875,8 +880,8 @@ mod model {
             });
             let nudged = w.poller.watch(at);
             let bed_time = poll_thread.join().unwrap();
-            // Its final bed time is the deadline, give or take the clocks' conversion.
-            let seen = bed_time.abs_diff(at) < 1_000_000;
+            // Its final bed time is the deadline itself (no clock conversion between).
+            let seen = bed_time == at;
             assert!(
                 seen || nudged,
                 "the poll thread would sleep through the deadline"
