@@ -3,6 +3,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod alarm;
 pub mod api;
 mod app_timers;
 mod bytering;
@@ -53,6 +54,8 @@ pub mod introspect {
     /// timers pending, bytes of buffer held by all sockets).
     pub fn snapshot() -> Option<(usize, usize, usize, usize, usize, usize)> {
         let sh = crate::runtime::current()?;
+        // What has arrived or fallen due is counted, as `sock_global_stats` counts it.
+        crate::poll_loop::catch_up(&sh);
         let table = sh.sockets.read();
         let buffers = table.values().map(|s| s.buffer_memory()).sum();
         Some((
@@ -65,7 +68,7 @@ pub mod introspect {
         ))
     }
 
-    /// (application timers armed or pending, deadlines in the poll thread's heap).
+    /// (application timers armed or pending, deadlines in the heap).
     pub fn timers() -> Option<(usize, usize)> {
         let sh = crate::runtime::current()?;
         Some((sh.app_timers.len(), sh.timers.len()))

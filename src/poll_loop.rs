@@ -2,36 +2,31 @@
 //! does, and how a thread in `sock_wait_msg` waits.
 //!
 //! The leader polls mio and hands each readiness event to its socket; handlers run under each
-//! socket's own lock, so it does not matter which thread leads. The poll thread keeps the
-//! deadlines, and leads only while the sockets must be driven with nobody waiting.
+//! socket's own lock, so it does not matter which thread leads. When the alarm rings (its
+//! timerfd is in the epoll set: `alarm.rs`), the leader fires the deadlines that are due. The
+//! poll thread leads only while the sockets must be driven with nobody waiting.
 
 use crate::clock::Deadline;
 use crate::poller::{Rouse, Seat};
 use crate::reactor::Reactor;
 use crate::ready_events::Ready;
 use crate::ring::{Entry, PopError};
-use crate::runtime::{Shared, WAKE_TOKEN};
+use crate::runtime::{ALARM_TOKEN, Shared, WAKE_TOKEN};
 use crate::socket::{Handoff, Readiness, Sock, split_token};
 use crate::timers::TimerKind;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
 
-/// The poll thread: fires deadlines, leads while wanted, sleeps otherwise.
+/// The poll thread: leads while wanted, sleeps otherwise.
 pub(crate) fn run(sh: Arc<Shared>) {
     let stopping = || sh.is_stopping();
     while !stopping() {
-        fire_timers(&sh);
-        sh.poller.expire_watch();
-        if let Rouse::Lead = sh.poller.sleep(&stopping, &|| sh.timers.next_deadline()) {
-            sh.poller.lead_in_background(
-                &sh.ring,
-                &stopping,
-                &|| sh.timers.due_in(Instant::now()),
-                &mut |seat| dispatch_all(&sh, seat, None),
-                &|| fire_timers(&sh),
-            );
+        if let Rouse::Lead = sh.poller.sleep(&stopping) {
+            sh.poller
+                .lead_in_background(&sh.ring, &stopping, &mut |seat| {
+                    dispatch_all(&sh, seat, None)
+                });
         }
     }
 }
@@ -44,7 +39,8 @@ pub(crate) fn wait(sh: &Shared, deadline: Option<Deadline>) -> Result<Option<Ent
         dispatch_all(sh, seat, Some(&handoff));
         handoff.get()
     };
-    sh.poller.wait(&sh.ring, deadline, &stopping, &mut dispatch)
+    sh.poller
+        .wait(&sh.ring, deadline, &sh.timers, &stopping, &mut dispatch)
 }
 
 /// `sock_wait_msg` with no time to wait: one look at the sockets, then at the ring.
@@ -68,10 +64,14 @@ fn dispatch_all(sh: &Shared, seat: &Seat, handoff: Option<&Handoff>) {
     }
 }
 
-/// Hands one readiness event to its socket; stale and wake-up tokens are ignored.
+/// Hands one readiness event to its socket, or fires the deadlines due when it is the
+/// alarm's; stale and wake-up tokens are ignored.
 fn dispatch(sh: &Shared, event: Ready, handoff: Option<&Handoff>) {
     if event.token == WAKE_TOKEN {
         return;
+    }
+    if event.token == ALARM_TOKEN {
+        return fire_timers(sh);
     }
     let closing = event.read_closed || event.error;
     let ready = Readiness {
@@ -85,9 +85,9 @@ fn dispatch(sh: &Shared, event: Ready, handoff: Option<&Handoff>) {
     });
 }
 
-/// Runs the deadlines that are due.
+/// Runs the deadlines that are due (the alarm rang).
 fn fire_timers(sh: &Shared) {
-    for timer in sh.timers.expired() {
+    for timer in sh.timers.rang() {
         if timer.kind == TimerKind::App {
             sh.app_timers.fire(sh, timer.id, timer.generation);
         } else {

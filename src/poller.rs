@@ -7,17 +7,19 @@
 //! single-threaded event loop); further waiters follow, sleeping on the ring until a message
 //! comes or the seat falls vacant. The poll thread leads only when no waiter does and someone
 //! needs the sockets driven in the background: a host loop watches `sock_msg_fd`, or a socket
-//! must make progress the peer would notice (`Sock::count_driven`). It always keeps the
-//! deadlines (`timers.rs`), sleeping in its bed until the earliest.
+//! must make progress the peer would notice (`Sock::count_driven`); otherwise it sleeps in its
+//! bed. It is started the first time it is wanted (`nudge`): a process that only waits for
+//! its messages has one thread, which the kernel serves a little faster (no file reference
+//! counts taken per system call). Deadlines need no thread: the alarm (`alarm.rs`) is in the
+//! epoll set, and whoever leads fires what is due when it rings.
 //!
 //! The rules that keep wake-ups from being lost, each a write then a read on one thread and
 //! the mirror pair on another, with a SeqCst fence between write and read on both sides, so
 //! at least one of them sees the other (the fences, not SeqCst accesses alone, are what the
 //! C++/Rust model and loom guarantee this for):
 //! - a leader sets `in_poll` and then looks at the ring, at `waiting` and at the deadlines; a
-//!   waiter raises `waiting` and then reads `in_poll` (`wait`); a new earliest deadline is
-//!   added and then `in_poll` read (`earlier_deadline`). A poster pushes to the ring under its
-//!   lock and then reads `in_poll` (`notify_leader`): the lock orders that pair.
+//!   waiter raises `waiting` and then reads `in_poll` (`wait`). A poster pushes to the ring
+//!   under its lock and then reads `in_poll` (`notify_leader`): the lock orders that pair.
 //! - a socket raises `driven` and then reads `leader`; a leaving leader clears `leader` and
 //!   then reads `driven` (`driven_changed`, `Lead::drop`).
 //! - the poll thread reads what it is wanted for under the bed lock, and everyone who changes
@@ -28,11 +30,6 @@
 //!   wake them (`Ring::wait`, `Ring::vacate`).
 //! - a new leader's `leader` is written before the fence of its first poll, the only place
 //!   from which it matters.
-//! - a waiter that leads with a long wait hands its deadline to the poll thread (`watch`)
-//!   and then reads the poll thread's bed time; the poll thread writes its bed time and then
-//!   reads the watched deadline (`sleep`). Once that deadline passes, the poll thread marks
-//!   it expired and then reads `in_poll`; the leader sets `in_poll` and then reads the mark
-//!   (`expire_watch`, `until_message`).
 //!
 //! The protocol is generic over what is polled and how it is woken, so that the `model` tests
 //! check it with loom (`RUSTFLAGS="--cfg loom" cargo test --lib poller::model`).
@@ -40,12 +37,10 @@
 use crate::clock::{self, Deadline};
 use crate::ready_events::ReadyEvents;
 use crate::ring::{Entry, Followed, PopError, Ring};
-use crate::sync::{
-    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, fence,
-};
+use crate::sync::{AtomicBool, AtomicU8, AtomicUsize, Condvar, Mutex, MutexGuard, fence};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const EVENTS_PER_POLL: usize = 1024;
 
@@ -53,25 +48,20 @@ const NOBODY: u8 = 0;
 const POLL_THREAD: u8 = 1;
 const WAITER: u8 = 2;
 
-/// A wait at least this long polls without a timeout, and the poll thread keeps its
-/// deadline: epoll_wait with a timeout reads the clock, and arms and cancels a kernel timer
-/// whenever it sleeps, about 2 % of a request/response round trip on one CPU. The poll
-/// thread's wake-up at the deadline costs more than that timer, so short waits, which
-/// time out often, keep epoll's timeout.
+/// A wait at least this long polls without a timeout, and the alarm keeps its deadline
+/// (`Keeper`): epoll_wait with a timeout reads the clock, and arms and cancels a kernel timer
+/// whenever it sleeps, about 2 % of a request/response round trip on one CPU. Setting the
+/// alarm is a system call too, but a run of waits needs it once: a deadline later than the
+/// one the alarm is set for leaves it. Short waits, which time out often, keep epoll's
+/// timeout.
 pub(crate) const LONG_WAIT: Duration = Duration::from_secs(1);
 
-/// `Poller::watched`: no deadline watched.
-const UNWATCHED: u64 = u64::MAX;
-/// `Poller::watched`: the watched deadline has passed.
-const EXPIRED: u64 = u64::MAX - 1;
-/// `Poller::bed_time`: the poll thread is awake (it reads `watched` before it sleeps).
-const AWAKE: u64 = 0;
-/// `Poller::bed_time`: the poll thread sleeps with no deadline.
-const NO_DEADLINE: u64 = u64::MAX;
-
-/// The `Poller::bed_time` for a poll thread sleeping until `until` (`clock::now_ns` terms).
-fn bed_time_of(until: Option<u64>) -> u64 {
-    until.map_or(NO_DEADLINE, |at| at.clamp(AWAKE + 1, NO_DEADLINE - 1))
+/// Keeps a long wait's deadline: the alarm rings by then (`timers.rs` in the library).
+pub(crate) trait Keeper {
+    /// The alarm rings by `at` (`clock::now_ns` terms). Called by the seat's holder.
+    fn keep(&self, at: u64);
+    /// Rings handled so far: when this moves, a kept deadline may have passed.
+    fn rings(&self) -> u64;
 }
 
 /// What the seat holds: something to wait on for readiness.
@@ -158,26 +148,31 @@ pub(crate) struct Poller<S = Seat, W = ClosableWaker> {
     host_loop: AtomicBool,
     /// Sockets that must be driven while nobody waits (see `Poller::driven_changed`).
     driven: AtomicUsize,
-    /// The poll thread sleeps here until this deadline (`Some(None)`: until nudged).
-    bed: Mutex<Option<Option<Instant>>>,
+    /// The poll thread sleeps here until it is nudged.
+    bed: Mutex<()>,
     bed_cv: Condvar,
-    /// The deadline of a waiter leading with a long wait, in `clock::now_ns` terms
-    /// (`UNWATCHED`, or `EXPIRED` once the poll thread saw it pass).
-    watched: AtomicU64,
-    /// When the poll thread wakes, in `clock::now_ns` terms (`AWAKE`, `NO_DEADLINE`).
-    bed_time: AtomicU64,
+    /// The poll thread was started (or is being started).
+    started: AtomicBool,
+    /// Starts the poll thread; false if it could not be started (tried again at the next
+    /// nudge).
+    start: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// Why the poll thread woke.
 pub(crate) enum Rouse {
     /// It is wanted in the seat.
     Lead,
-    /// A deadline may be due, or something changed: look again.
+    /// Something changed: look again.
     Look,
 }
 
 impl<S: Source, W: Wake> Poller<S, W> {
-    pub(crate) fn new(seat: S, waker: W) -> Poller<S, W> {
+    /// `start` starts the poll thread, the first time it is wanted.
+    pub(crate) fn new(
+        seat: S,
+        waker: W,
+        start: Box<dyn Fn() -> bool + Send + Sync>,
+    ) -> Poller<S, W> {
         Poller {
             seat: Mutex::new(seat),
             waker,
@@ -186,10 +181,10 @@ impl<S: Source, W: Wake> Poller<S, W> {
             waiting: AtomicUsize::new(0),
             host_loop: AtomicBool::new(false),
             driven: AtomicUsize::new(0),
-            bed: Mutex::new(None),
+            bed: Mutex::new(()),
             bed_cv: Condvar::new(),
-            watched: AtomicU64::new(UNWATCHED),
-            bed_time: AtomicU64::new(AWAKE),
+            started: AtomicBool::new(false),
+            start,
         }
     }
 
@@ -230,6 +225,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         &self,
         ring: &Ring,
         deadline: Option<Deadline>,
+        keeper: &dyn Keeper,
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S) -> Option<Entry>,
     ) -> Result<Option<Entry>, PopError> {
@@ -251,7 +247,7 @@ impl<S: Source, W: Wake> Poller<S, W> {
         let outcome = loop {
             let seen = ring.vacancies();
             if let Some(lead) = self.try_lead(true, ring) {
-                break lead.until_message(deadline, stopping, dispatch);
+                break lead.until_message(deadline, keeper, stopping, dispatch);
             }
             match ring.follow(seen, deadline.map(|d| clock::instant_of(d.at))) {
                 Ok(Followed::Message(entry)) => break Ok(Some(entry)),
@@ -272,27 +268,23 @@ impl<S: Source, W: Wake> Poller<S, W> {
     }
 
     /// The poll thread in the seat, if it is free: polls until a waiter comes or nothing
-    /// needs driving; `timeout` is how long until the next deadline, `housekeeping` runs
-    /// after every poll.
+    /// needs driving.
     pub(crate) fn lead_in_background(
         &self,
         ring: &Ring,
         stopping: &dyn Fn() -> bool,
-        timeout: &dyn Fn() -> Option<Duration>,
         dispatch: &mut dyn FnMut(&S),
-        housekeeping: &dyn Fn(),
     ) {
         let Some(mut lead) = self.try_lead(false, ring) else {
             return; // someone took the seat first
         };
         loop {
             let stop = || stopping() || !self.poll_thread_wanted();
-            match lead.poll(timeout, stop) {
+            match lead.poll(|| None, stop) {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return, // an error means a broken epoll descriptor
             }
             lead.dispatch(dispatch);
-            housekeeping();
         }
     }
 
@@ -336,21 +328,6 @@ impl<S: Source, W: Wake> Poller<S, W> {
         }
     }
 
-    /// A deadline was added that is earlier than every other: whoever sleeps until the old
-    /// earliest must look again.
-    pub(crate) fn earlier_deadline(&self, at: Instant) {
-        fence(SeqCst); // the deadline was added: see the rules at the top
-        {
-            let bed = self.bed.lock();
-            if bed.is_some_and(|until| until.is_none_or(|u| at < u)) {
-                self.bed_cv.notify_one();
-            }
-        }
-        if self.leader.load(SeqCst) == POLL_THREAD && self.in_poll.load(SeqCst) {
-            self.wake(); // its poll timeout was the old earliest
-        }
-    }
-
     /// Sends the leader out of its poll.
     pub(crate) fn wake(&self) {
         self.waker.wake();
@@ -358,118 +335,17 @@ impl<S: Source, W: Wake> Poller<S, W> {
 
     // ----- the poll thread's bed -----
 
-    /// The poll thread sleeps until `deadline()` (read under the bed lock, so a deadline
-    /// added meanwhile is not slept through), or until it is wanted in the seat or nudged.
-    pub(crate) fn sleep(
-        &self,
-        stopping: &dyn Fn() -> bool,
-        deadline: &dyn Fn() -> Option<Instant>,
-    ) -> Rouse {
-        let mut bed = self.bed.lock();
+    /// The poll thread sleeps until it is wanted in the seat or nudged.
+    pub(crate) fn sleep(&self, stopping: &dyn Fn() -> bool) -> Rouse {
+        let bed = self.bed.lock();
         if stopping() {
             return Rouse::Look;
         }
         if self.poll_thread_wanted() && self.leader.load(SeqCst) == NOBODY {
             return Rouse::Lead;
         }
-        let until = self.bed_deadline(deadline());
-        let now = until.map(|_| Instant::now());
-        if let (Some(at), Some(now)) = (until, now)
-            && at <= now
-        {
-            self.bed_time.store(AWAKE, Relaxed);
-            return Rouse::Look;
-        }
-        *bed = Some(until);
-        bed = match (until, now) {
-            (Some(at), Some(now)) => self.bed_cv.wait_timeout(bed, at - now).0,
-            _ => self.bed_cv.wait(bed),
-        };
-        *bed = None;
-        self.bed_time.store(AWAKE, Relaxed);
+        drop(self.bed_cv.wait(bed));
         Rouse::Look
-    }
-
-    // ----- a long wait's deadline, kept by the poll thread -----
-
-    /// When the poll thread, about to sleep, must wake: at the earliest of `deadline` and
-    /// the watched deadline. Published, then the watched deadline read again: a leader that
-    /// set one meanwhile either is seen here or sees this bed time and nudges (`watch`).
-    ///
-    /// Worked out in `clock::now_ns` terms: the watched deadline is published exactly as the
-    /// leader stored it (an `Instant` round trip is off by the clock reads between, and a
-    /// bed time a few nanoseconds past it would cost the leader a needless nudge).
-    fn bed_deadline(&self, deadline: Option<Instant>) -> Option<Instant> {
-        let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let own = deadline.map(clock::ns_of);
-        let until = earliest(own, self.watched_ns());
-        self.bed_time.store(bed_time_of(until), Relaxed);
-        fence(SeqCst);
-        let again = earliest(until, self.watched_ns());
-        if again != until {
-            self.bed_time.store(bed_time_of(again), Relaxed); // spares the next leader a nudge
-        }
-        match again {
-            Some(at) if Some(at) != own => Some(clock::instant_of(at)),
-            _ => deadline,
-        }
-    }
-
-    fn watched_ns(&self) -> Option<u64> {
-        match self.watched.load(SeqCst) {
-            UNWATCHED | EXPIRED => None,
-            at => Some(at),
-        }
-    }
-
-    /// A leader polls without a timeout until `at` (`clock::now_ns` terms): the poll thread
-    /// wakes it then. Returns whether the poll thread had to be nudged to see it.
-    ///
-    /// A leader that leaves does not take its deadline back: the poll thread, which may have
-    /// gone back to sleep meanwhile (after leading in the background, say), then sleeps
-    /// until it, and the next leader, whose deadline is later, need not nudge it. At worst
-    /// it wakes once at a deadline nobody waits for any more.
-    fn watch(&self, at: u64) -> bool {
-        let at = at.clamp(AWAKE + 1, EXPIRED - 1);
-        self.watched.store(at, Relaxed); // ordered by the fence
-        fence(SeqCst);
-        let bed = self.bed_time.load(Relaxed);
-        let past = bed != AWAKE && bed > at;
-        if past {
-            self.nudge(); // it sleeps past the deadline: it must look again
-        }
-        past
-    }
-
-    /// Whether the poll thread saw the watched deadline pass.
-    fn watch_expired(&self) -> bool {
-        self.watched.load(SeqCst) == EXPIRED
-    }
-
-    /// The poll thread, awake: marks a watched deadline that has passed and wakes the leader
-    /// in its poll.
-    pub(crate) fn expire_watch(&self) {
-        let at = self.watched.load(SeqCst);
-        if at < EXPIRED && at <= clock::now_ns() {
-            self.expire_watch_at(at);
-        }
-    }
-
-    fn expire_watch_at(&self, at: u64) {
-        // A leader that replaced the deadline meanwhile is left alone.
-        if self
-            .watched
-            .compare_exchange(at, EXPIRED, SeqCst, Relaxed)
-            .is_ok()
-        {
-            fence(SeqCst);
-            if self.in_poll.load(SeqCst) && self.leader.load(SeqCst) == WAITER {
-                self.wake();
-            }
-        }
     }
 
     /// Runs `f` on the seat once it is free (for `sock_shutdown`, to close it).
@@ -482,8 +358,11 @@ impl<S: Source, W: Wake> Poller<S, W> {
         &self.waker
     }
 
-    /// Wakes the poll thread to look again.
+    /// Wakes the poll thread to look again, starting it the first time.
     pub(crate) fn nudge(&self) {
+        if !self.started.load(SeqCst) && !self.started.swap(true, SeqCst) && !(self.start)() {
+            self.started.store(false, SeqCst); // the next nudge tries again
+        }
         let _bed = self.bed.lock();
         self.bed_cv.notify_one();
     }
@@ -540,27 +419,29 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
     /// the first message it posts while the ring is empty (the leader would pop that very
     /// message next); every later one goes to the ring, behind it.
     ///
-    /// A long wait (`LONG_WAIT` or more) polls without a timeout and the poll thread keeps
-    /// its deadline, marking it expired and waking this poll once it passes.
+    /// A long wait (`LONG_WAIT` or more) polls without a timeout, with the alarm set to ring
+    /// by its deadline (`keeper`); it looks at the clock only after a ring was handled (by
+    /// this dispatch: the seat's holder handles them), and keeps its deadline again then if
+    /// it has not passed (the ring may have been a timer's).
     fn until_message(
         mut self,
         deadline: Option<Deadline>,
+        keeper: &dyn Keeper,
         stopping: &dyn Fn() -> bool,
         dispatch: &mut dyn FnMut(&S) -> Option<Entry>,
     ) -> Result<Option<Entry>, PopError> {
         let ring = self.ring;
-        let poller = self.poller;
-        let watched = deadline.filter(|d| d.budget >= LONG_WAIT);
-        if let Some(d) = watched {
-            let _nudged = poller.watch(d.at);
+        let kept = deadline.filter(|d| d.budget >= LONG_WAIT);
+        let mut rings = 0;
+        if let Some(d) = kept {
+            rings = keeper.rings();
+            keeper.keep(d.at);
         }
-        let watch = watched.is_some();
         // The first poll waits the whole time the caller gave: the deadline was set just now,
         // so the clock is read again only if a poll brings no message.
         let mut first = true;
         loop {
-            // `poll` sets `in_poll` before this look: a message posted after it wakes the poll,
-            // and so does the poll thread once the watched deadline has passed.
+            // `poll` sets `in_poll` before this look: a message posted after it wakes the poll.
             let mut taken = None;
             let look = |taken: &mut Option<Result<Option<Entry>, PopError>>| {
                 match ring.try_pop() {
@@ -568,10 +449,10 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
                     Ok(None) => *taken = Some(Err(PopError::Closed)),
                     other => *taken = Some(other),
                 }
-                taken.is_some() || (watch && poller.watch_expired())
+                taken.is_some()
             };
             let timeout = match deadline {
-                _ if watch => None,
+                _ if kept.is_some() => None,
                 Some(d) if std::mem::take(&mut first) => Some(d.budget),
                 Some(d) => {
                     let left = d.left();
@@ -598,6 +479,15 @@ impl<S: Source, W: Wake> Lead<'_, S, W> {
             // fence that announcing another poll costs.
             if let taken @ (Ok(Some(_)) | Err(_)) = ring.try_pop() {
                 return taken;
+            }
+            if let Some(d) = kept
+                && keeper.rings() != rings
+            {
+                if d.passed() {
+                    return Ok(None);
+                }
+                rings = keeper.rings();
+                keeper.keep(d.at);
             }
         }
     }
@@ -665,15 +555,29 @@ mod model {
         }
     }
 
+    /// No deadline is long in the models: waits have none.
+    struct NoKeeper;
+
+    impl Keeper for NoKeeper {
+        fn keep(&self, _at: u64) {}
+        fn rings(&self) -> u64 {
+            0
+        }
+    }
+
     struct World {
         poller: Poller<Mock, MockWaker>,
         ring: Ring,
         wire: Wire,
         stop: AtomicBool,
+        /// Times the poll thread was started (the models run it themselves).
+        starts: Arc<AtomicUsize>,
     }
 
     fn world() -> Arc<World> {
         let wire: Wire = Arc::new((Mutex::new(Net::default()), Condvar::new()));
+        let starts = Arc::new(AtomicUsize::new(0));
+        let counted = starts.clone();
         Arc::new(World {
             poller: Poller::new(
                 Mock {
@@ -681,10 +585,15 @@ mod model {
                     got: 0,
                 },
                 MockWaker(wire.clone()),
+                Box::new(move || {
+                    counted.fetch_add(1, SeqCst);
+                    true
+                }),
             ),
             ring: Ring::default(),
             wire,
             stop: AtomicBool::new(false),
+            starts,
         })
     }
 
@@ -711,33 +620,25 @@ mod model {
         /// The poll thread in the seat, while it is wanted (no deadlines).
         fn lead_in_background(&self) {
             let stopping = || self.stop.load(SeqCst);
-            self.poller.lead_in_background(
-                &self.ring,
-                &stopping,
-                &|| None,
-                &mut |seat| self.post(seat),
-                &|| {},
-            );
+            self.poller
+                .lead_in_background(&self.ring, &stopping, &mut |seat| self.post(seat));
         }
 
         /// `sock_wait_msg(&m, -1)`: the ring first, then the seat or the ring's condition.
         fn wait(&self) -> Option<Entry> {
-            self.wait_until(None).ok().flatten()
-        }
-
-        /// `sock_wait_msg` until `deadline` (None: no deadline).
-        fn wait_until(&self, deadline: Option<Deadline>) -> Result<Option<Entry>, PopError> {
             if !self.ring.seems_empty()
                 && let Ok(Some(e)) = self.ring.try_pop()
             {
-                return Ok(Some(e));
+                return Some(e);
             }
             let stopping = || self.stop.load(SeqCst);
             self.poller
-                .wait(&self.ring, deadline, &stopping, &mut |seat| {
+                .wait(&self.ring, None, &NoKeeper, &stopping, &mut |seat| {
                     self.post(seat);
                     None
                 })
+                .ok()
+                .flatten()
         }
     }
 
@@ -815,7 +716,7 @@ mod model {
                     if stopping() {
                         break;
                     }
-                    if let Rouse::Lead = wp.poller.sleep(&stopping, &|| None) {
+                    if let Rouse::Lead = wp.poller.sleep(&stopping) {
                         wp.lead_in_background();
                     }
                 }
@@ -837,55 +738,17 @@ mod model {
         });
     }
 
-    /// A waiter leads with a long wait and nothing comes: the poll thread, at the deadline,
-    /// marks it expired and wakes the poll, whether the leader is in it yet or not.
+    /// A host loop starts while a socket becomes driven: both want the poll thread, which
+    /// is started once.
     #[test]
-    fn a_long_wait_ends_when_the_poll_thread_sees_its_deadline_pass() {
+    fn the_poll_thread_is_started_once() {
         model(|| {
             let w = world();
             let w2 = w.clone();
-            let waiter = thread::spawn(move || w2.wait_until(Some(Deadline::after(LONG_WAIT))));
-            // The poll thread wakes at the deadline, which the leader has published by then.
-            let at = loop {
-                let at = w.poller.watched.load(SeqCst);
-                if at != UNWATCHED {
-                    break at;
-                }
-                thread::yield_now();
-            };
-            w.poller.expire_watch_at(at);
-            assert!(
-                matches!(waiter.join().unwrap(), Ok(None)),
-                "timed out, no message"
-            );
-            assert_eq!(
-                w.poller.watched.load(SeqCst),
-                EXPIRED,
-                "marked, and left so"
-            );
-        });
-    }
-
-    /// A leader hands over its deadline while the poll thread works out when to sleep until:
-    /// the poll thread either includes the deadline or is nudged.
-    #[test]
-    fn a_watched_deadline_reaches_the_poll_thread_about_to_sleep() {
-        model(|| {
-            let w = world();
-            let at = clock::now_ns() + 1_000_000_000;
-            let wp = w.clone();
-            let poll_thread = thread::spawn(move || {
-                wp.poller.bed_deadline(None);
-                wp.poller.bed_time.load(SeqCst)
-            });
-            let nudged = w.poller.watch(at);
-            let bed_time = poll_thread.join().unwrap();
-            // Its final bed time is the deadline itself (no clock conversion between).
-            let seen = bed_time == at;
-            assert!(
-                seen || nudged,
-                "the poll thread would sleep through the deadline"
-            );
+            let t = thread::spawn(move || w2.poller.host_loop_started());
+            w.poller.driven_changed(true);
+            t.join().unwrap();
+            assert_eq!(w.starts.load(SeqCst), 1);
         });
     }
 

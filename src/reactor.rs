@@ -40,11 +40,9 @@ impl Reactor {
         }
     }
 
-    /// Arms a deadline; a new earliest one wakes whoever sleeps until the old earliest.
+    /// Arms a deadline (the alarm rings by then: see `timers.rs`).
     pub(crate) fn add_timer(&self, timer: Timer) {
-        if self.timers.add(timer) {
-            self.poller.earlier_deadline(timer.at);
-        }
+        self.timers.add(timer);
     }
 
     /// A connect began (`sock_conn`); returns how many others were in flight.

@@ -1,5 +1,5 @@
-//! The running instance: shared state, the poll thread's start and stop, and the global handle
-//! that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
+//! The running instance: shared state, the poll thread's start (the first time it is wanted:
+//! see `poller.rs`) and stop, and the global handle that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
 //!
 //! A call finds the instance through what its thread remembers, checked against `EPOCH`: no
 //! lock, no reference counted; the global handle is read on a miss. Because a thread may
@@ -20,15 +20,17 @@ use crate::sockets::Sockets;
 use crate::thread_memo::{self, Memo};
 use crate::timers::Timers;
 use mio::{Poll, Token, Waker};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::cell::RefCell;
 use std::ffi::c_int;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+/// The alarm's timerfd (`alarm.rs`). Neither token is a socket's: socket ids are not negative.
+pub(crate) const ALARM_TOKEN: Token = Token(usize::MAX - 1);
 
 /// The running instance: what sockets work with (`Reactor`, reached through `Deref`) and what
 /// only the API and the poll loop reach it by: the socket table, application timers,
@@ -42,6 +44,8 @@ pub(crate) struct Shared {
     pub replies: Replies,
     pub resolver: Resolver,
     stopping: AtomicBool,
+    /// The poll thread, once started.
+    poll_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::ops::Deref for Shared {
@@ -71,11 +75,35 @@ impl Shared {
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
+
+    /// Starts the poll thread (`Poller::nudge`, the first time it is wanted); false if the
+    /// system refused a thread. Under the lock `shutdown` takes the thread's handle with, and
+    /// not once the instance is stopping, so a thread started is always joined.
+    fn start_poll_thread(self: &Arc<Self>) -> bool {
+        let mut slot = self.poll_thread.lock();
+        if self.is_stopping() || slot.is_some() {
+            return true;
+        }
+        let sh = self.clone();
+        match std::thread::Builder::new()
+            .name("socketcore-poll".into())
+            .spawn(move || poll_loop::run(sh))
+        {
+            Ok(thread) => {
+                *slot = Some(thread);
+                true
+            }
+            Err(e) => {
+                log::error!(target: "socketcore",
+                    "the poll thread could not be started ({e}): sockets are driven only while a thread waits");
+                false
+            }
+        }
+    }
 }
 
 struct Runtime {
     shared: Arc<Shared>,
-    poll_thread: JoinHandle<()>,
     /// Dropped last, after every thread of the instance has been joined.
     pin: Option<crate::library_pin::LibraryPin>,
 }
@@ -155,29 +183,37 @@ fn start(epoch: u64) -> std::io::Result<Runtime> {
     // While this process may still have a single thread: see fd_table.rs.
     crate::fd_table::reserve(MAX_SOCKETS.load(Ordering::Relaxed), poll.as_raw_fd());
     let waker = ClosableWaker::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
+    let timers = Timers::new()?;
+    if let Some(fd) = timers.alarm_fd() {
+        poll.registry().register(
+            &mut mio::unix::SourceFd(&fd),
+            ALARM_TOKEN,
+            mio::Interest::READABLE,
+        )?;
+    }
     let registry = RwLock::new(Some(poll.registry().try_clone()?));
-    let shared = Arc::new(Shared {
-        reactor: Reactor {
-            ring: Ring::default(),
-            timers: Timers::default(),
-            registry,
-            poller: Poller::new(Seat::new(poll), waker),
-            connects_in_flight: Default::default(),
-        },
-        epoch,
-        sockets: Sockets::new(MAX_SOCKETS.load(Ordering::Relaxed), epoch),
-        app_timers: AppTimers::default(),
-        replies: Replies::default(),
-        resolver: Resolver::default(),
-        stopping: AtomicBool::new(false),
+    let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+        let weak = weak.clone();
+        let start = move || weak.upgrade().is_none_or(|sh| sh.start_poll_thread());
+        Shared {
+            reactor: Reactor {
+                ring: Ring::default(),
+                timers,
+                registry,
+                poller: Poller::new(Seat::new(poll), waker, Box::new(start)),
+                connects_in_flight: Default::default(),
+            },
+            epoch,
+            sockets: Sockets::new(MAX_SOCKETS.load(Ordering::Relaxed), epoch),
+            app_timers: AppTimers::default(),
+            replies: Replies::default(),
+            resolver: Resolver::default(),
+            stopping: AtomicBool::new(false),
+            poll_thread: Mutex::new(None),
+        }
     });
-    let sh = shared.clone();
-    let poll_thread = std::thread::Builder::new()
-        .name("socketcore-poll".into())
-        .spawn(move || poll_loop::run(sh))?;
     Ok(Runtime {
         shared,
-        poll_thread,
         pin: crate::library_pin::LibraryPin::take(),
     })
 }
@@ -197,8 +233,11 @@ pub(crate) fn shutdown() {
     let sh = rt.shared;
     sh.stopping.store(true, Ordering::Release);
     sh.poller.wake(); // a leader, if any, sees the instance stopping
-    sh.poller.nudge();
-    let _ = rt.poll_thread.join();
+    let poll_thread = sh.poll_thread.lock().take();
+    sh.poller.nudge(); // starts nothing now
+    if let Some(thread) = poll_thread {
+        let _ = thread.join();
+    }
     sh.resolver.stop();
     for sock in sh.sockets.drain() {
         sock.destroy(&sh);
@@ -208,6 +247,7 @@ pub(crate) fn shutdown() {
     // it, a call that raced this one): each under the lock its users take.
     sh.poller.with_seat(crate::poller::Seat::close);
     sh.poller.waker().close();
+    sh.timers.close_alarm();
     *sh.registry.write() = None;
     crate::tls::clear_cache();
     drop(rt.pin);

@@ -1,5 +1,7 @@
-//! Deadlines the poll thread keeps: connect timeouts, close timeouts, the acknowledgement poll
-//! and application timers. Any thread may add one; the poll thread sleeps until the earliest.
+//! Deadlines: connect timeouts, close timeouts, the acknowledgement poll and application
+//! timers. Any thread may add one; the alarm (`alarm.rs`, a timerfd in the epoll set) is
+//! set for the earliest, and whoever polls fires them when it rings (`rang`). A long
+//! `sock_wait_msg` has the alarm ring by its deadline too (`keep`).
 //!
 //! A connect deadline is not taken out when the connect ends first (a heap cannot remove one
 //! entry cheaply); the socket reports it instead (`connect_settled`), and once the reported
@@ -7,10 +9,15 @@
 //! its room back. So stale deadlines never outnumber the live ones (beyond `PURGE_FLOOR`), and
 //! a burst of connects does not keep its heap once they are done.
 
+use crate::alarm::{Alarm, NEVER};
+use crate::clock;
 use parking_lot::Mutex;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::{Duration, Instant};
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TimerKind {
@@ -39,9 +46,12 @@ pub(crate) struct Timer {
 /// Settled connects tolerated before a purge, however small the heap.
 const PURGE_FLOOR: usize = 64;
 
-#[derive(Default)]
 pub(crate) struct Timers {
     inner: Mutex<Inner>,
+    /// Set under `inner`'s lock, for the earliest timer or an earlier kept deadline.
+    alarm: Alarm,
+    /// Rings handled so far (see `rang`).
+    rings: AtomicU64,
 }
 
 #[derive(Default)]
@@ -53,12 +63,79 @@ struct Inner {
 }
 
 impl Timers {
-    /// Adds a timer; returns true when it became the earliest (the poll thread must wake).
-    pub(crate) fn add(&self, timer: Timer) -> bool {
-        let heap = &mut self.inner.lock().heap;
-        let earliest = heap.peek().is_none_or(|Reverse(t)| timer.at < t.at);
-        heap.push(Reverse(timer));
-        earliest
+    pub(crate) fn new() -> io::Result<Timers> {
+        Ok(Timers {
+            inner: Mutex::default(),
+            alarm: Alarm::new()?,
+            rings: AtomicU64::new(0),
+        })
+    }
+
+    /// The alarm's descriptor, for the epoll set (None once closed).
+    pub(crate) fn alarm_fd(&self) -> Option<RawFd> {
+        self.alarm.as_raw_fd()
+    }
+
+    /// Closes the alarm (`sock_shutdown`).
+    pub(crate) fn close_alarm(&self) {
+        let _inner = self.inner.lock();
+        self.alarm.close();
+    }
+
+    /// Adds a timer; the alarm rings by its deadline.
+    pub(crate) fn add(&self, timer: Timer) {
+        let mut inner = self.inner.lock();
+        inner.heap.push(Reverse(timer));
+        self.ring_by(clock::ns_of(timer.at));
+    }
+
+    /// A long wait's deadline (`clock::now_ns` terms): the alarm rings by then. Called by
+    /// the seat's holder only, the one thread that handles rings (`rang`), so an alarm seen
+    /// here set early enough stays so until this thread moves it; other threads only bring
+    /// it earlier. That makes the usual case a load.
+    pub(crate) fn keep(&self, at: u64) {
+        if self.alarm.set_for() <= at {
+            return;
+        }
+        let _inner = self.inner.lock();
+        self.ring_by(at);
+    }
+
+    /// How many rings were handled so far: a long wait looks at the clock again only when
+    /// this moves.
+    pub(crate) fn rings(&self) -> u64 {
+        self.rings.load(Ordering::Acquire)
+    }
+
+    /// The alarm rang (its event was polled): removes and returns the timers due now, and
+    /// sets the alarm for the next one. A long wait whose deadline this was sees `rings`
+    /// move and keeps its deadline again if it has not passed.
+    pub(crate) fn rang(&self) -> Vec<Timer> {
+        let mut inner = self.inner.lock();
+        let due = Self::pop_due(&mut inner.heap, Instant::now());
+        let next = inner
+            .heap
+            .peek()
+            .map_or(NEVER, |Reverse(t)| clock::ns_of(t.at));
+        self.set_alarm(next);
+        self.rings.fetch_add(1, Ordering::AcqRel);
+        due
+    }
+
+    /// With `inner` locked: the alarm rings by `at`.
+    fn ring_by(&self, at: u64) {
+        if at < self.alarm.set_for() {
+            self.set_alarm(at);
+        }
+    }
+
+    /// With `inner` locked.
+    fn set_alarm(&self, at: u64) {
+        // timerfd_settime fails only for a bad descriptor or value, neither possible here;
+        // should it fail anyway, `set_for` is unchanged and the next deadline tries again.
+        if let Err(e) = self.alarm.set(at) {
+            log::error!(target: "socketcore", "the alarm could not be set: {e}");
+        }
     }
 
     /// Socket (id, generation) is connected, failed or gone: its connect deadline is stale.
@@ -68,25 +145,6 @@ impl Timers {
         if inner.settled.len() >= PURGE_FLOOR && inner.settled.len() * 2 >= inner.heap.len() {
             inner.purge_settled();
         }
-    }
-
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.inner.lock().heap.peek().map(|Reverse(t)| t.at)
-    }
-
-    /// How long after `now` the earliest timer is due (zero if it is already), if any.
-    pub(crate) fn due_in(&self, now: Instant) -> Option<Duration> {
-        self.next_deadline()
-            .map(|at| at.saturating_duration_since(now))
-    }
-
-    /// Removes and returns the timers due now (the clock is read only if a timer exists).
-    pub(crate) fn expired(&self) -> Vec<Timer> {
-        let heap = &mut self.inner.lock().heap;
-        if heap.is_empty() {
-            return Vec::new();
-        }
-        Self::pop_due(heap, Instant::now())
     }
 
     /// Removes and returns the timers due at `now`.
@@ -110,6 +168,16 @@ impl Timers {
     }
 }
 
+impl crate::poller::Keeper for Timers {
+    fn keep(&self, at: u64) {
+        Timers::keep(self, at);
+    }
+
+    fn rings(&self) -> u64 {
+        Timers::rings(self)
+    }
+}
+
 impl Inner {
     /// Drops the settled connects' deadlines (a key whose deadline already fired matches
     /// nothing), then gives back room the heap no longer needs.
@@ -129,10 +197,16 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    /// The same deadline converted at two moments (`clock::ns_of` reads two clocks).
+    fn near(a: u64, b: u64) -> bool {
+        a.abs_diff(b) < 1_000_000
+    }
 
     #[test]
-    fn expire_in_deadline_order() {
-        let timers = Timers::default();
+    fn expire_in_deadline_order_and_the_alarm_follows_the_earliest() {
+        let timers = Timers::new().unwrap();
         let now = Instant::now();
         let t = |ms, id| Timer {
             at: now + Duration::from_millis(ms),
@@ -140,26 +214,66 @@ mod tests {
             generation: 1,
             kind: TimerKind::Connect,
         };
-        assert!(timers.add(t(30, 3)));
-        assert!(timers.add(t(10, 1)));
-        assert!(!timers.add(t(20, 2)));
-        assert_eq!(
-            timers.next_deadline(),
-            Some(now + Duration::from_millis(10))
+        let set_for = || timers.alarm.set_for();
+        timers.add(t(30_000, 3));
+        let thirty = set_for();
+        assert!(near(thirty, clock::ns_of(now + Duration::from_secs(30))));
+        timers.add(t(10_000, 1));
+        let ten = set_for();
+        assert!(
+            ten < thirty,
+            "a new earliest timer brings the alarm forward"
         );
+        timers.add(t(20_000, 2));
+        assert_eq!(set_for(), ten, "a later one leaves it");
         let due = Timers::pop_due(
             &mut timers.inner.lock().heap,
-            now + Duration::from_millis(25),
+            now + Duration::from_millis(25_000),
         );
         assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(timers.len(), 1);
+    }
+
+    /// A ring fires what is due and sets the alarm for the next timer; a kept deadline
+    /// earlier than every timer brings it forward, a later one leaves it.
+    #[test]
+    fn a_ring_fires_what_is_due_and_sets_the_alarm_for_the_next() {
+        let timers = Timers::new().unwrap();
+        let now = Instant::now();
+        let t = |at, id| Timer {
+            at,
+            id,
+            generation: 1,
+            kind: TimerKind::App,
+        };
+        timers.add(t(now, 1));
+        timers.add(t(now + Duration::from_secs(60), 2));
+        let before = timers.rings();
+        let due = timers.rang();
+        assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(timers.rings(), before + 1);
+        let sixty = timers.alarm.set_for();
+        assert!(near(sixty, clock::ns_of(now + Duration::from_secs(60))));
+        let soon = clock::now_ns() + 1_000_000_000;
+        timers.keep(soon);
+        assert_eq!(timers.alarm.set_for(), soon);
+        timers.keep(soon + 1);
+        assert_eq!(timers.alarm.set_for(), soon, "already rings early enough");
+        assert!(timers.rang().is_empty(), "nothing due: the ring was early");
+        assert!(
+            near(timers.alarm.set_for(), sixty),
+            "after a ring the alarm is the timers' again"
+        );
+        timers.retain(|_| false);
+        timers.rang();
+        assert_eq!(timers.alarm.set_for(), NEVER, "no timers: not set");
     }
 
     /// A burst of connects, all but one settled: their deadlines go, the rest stay, and the
     /// heap gives back the room the burst took.
     #[test]
     fn settled_connects_leave_the_heap_and_give_its_room_back() {
-        let timers = Timers::default();
+        let timers = Timers::new().unwrap();
         let at = Instant::now() + Duration::from_secs(30);
         let timer = |id, kind| Timer {
             at,
@@ -199,7 +313,7 @@ mod tests {
     /// Connects one after another: the heap holds the live ones and at most as many stale.
     #[test]
     fn connect_churn_keeps_the_heap_bounded() {
-        let timers = Timers::default();
+        let timers = Timers::new().unwrap();
         let at = Instant::now() + Duration::from_secs(30);
         for id in 0..100_000 {
             timers.add(Timer {

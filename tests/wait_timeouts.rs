@@ -1,6 +1,6 @@
-//! `sock_wait_msg`'s timeout. A wait of a second or more polls without a timeout and the
-//! poll thread keeps its deadline (`poller.rs`, `LONG_WAIT`); shorter waits give epoll the
-//! timeout. Either way a wait with nothing to take returns 0, never before its time, and a
+//! `sock_wait_msg`'s timeout. A wait of a second or more polls without a timeout, with the
+//! alarm (a timerfd in the epoll set) set to ring by its deadline (`poller.rs`, `LONG_WAIT`);
+//! shorter waits give epoll the timeout. Either way a wait with nothing to take returns 0, never before its time, and a
 //! message that comes meanwhile ends it.
 
 mod common;
@@ -8,7 +8,7 @@ use common::*;
 use socketcore::*;
 use std::time::{Duration, Instant};
 
-/// A wait long enough to be kept by the poll thread.
+/// A wait long enough to be kept by the alarm.
 const LONG_MS: i32 = 1100;
 
 /// A timer far past every wait here: should a deadline be lost, the wait that lost it ends
@@ -59,14 +59,26 @@ fn long_waits_in_a_row_each_time_out() {
 }
 
 #[test]
-fn a_long_wait_ends_at_its_deadline_while_the_poll_thread_sleeps_until_a_later_one() {
-    // The poll thread sleeps until the timer, 4 s away; the wait's deadline is earlier and
-    // must wake it. Had it slept through, the wait would have returned the timer instead.
+fn a_long_wait_ends_at_its_deadline_while_the_alarm_is_set_for_a_later_timer() {
+    // The alarm is set for the timer, 4 s away; the wait's deadline is earlier and must
+    // bring it forward. Had it not, the wait would have returned the timer instead.
     let _s = session();
     assert_eq!(sock_timer_start(5, 4000), 1);
     std::thread::sleep(Duration::from_millis(100));
     times_out(LONG_MS);
     assert_eq!(sock_timer_stop(5), 1, "the timer still runs");
+}
+
+#[test]
+fn a_long_wait_goes_on_past_a_ring_that_brings_nothing() {
+    // A stopped timer's deadline stays in the heap: the alarm rings for it in the middle of
+    // the wait and fires nothing; the wait must keep its own deadline again (else it would
+    // end with the rescue timer).
+    let _s = session();
+    let _r = rescue();
+    assert_eq!(sock_timer_start(4, 300), 1);
+    assert_eq!(sock_timer_stop(4), 1);
+    times_out(LONG_MS);
 }
 
 #[test]
