@@ -4,7 +4,7 @@
 //!
 //! The rules that keep a timer from being lost or firing twice:
 //! - a timer id is armed at most once at a time; every arming gets a new generation, and the
-//!   poll thread's deadline heap holds (id, generation), so a deadline whose generation is no
+//!   deadline heap holds (id, generation), so a deadline whose generation is no
 //!   longer the armed one is stale and fires nothing;
 //! - an expiry is posted once, marking the arming `posted`; the arming ends when the expiry is
 //!   taken from the ring, or when a stop or restart removes the expiry from the ring first;

@@ -1,7 +1,7 @@
 //! The leader's wait on mio's epoll descriptor, made as a plain system call, and the
 //! readiness it returns. mio registers every source; only the wait is ours: the C library's
 //! `epoll_wait` is a cancellation point, which in a process with more than one thread (the
-//! poll thread makes ours one) wraps each call in two atomic updates of the thread's
+//! poll thread, once started, makes ours one) wraps each call in two atomic updates of the thread's
 //! cancellation state, once per round trip of a request/response loop. The readiness is
 //! read exactly as mio reads it (`mio::event::Event` on Linux).
 

@@ -1,5 +1,5 @@
 //! One socket: its handle (`Sock`), what it needs from the reactor (`Cx`), and the lock every
-//! step runs under. Both the poll thread (readiness, timers) and API callers (send, recv,
+//! step runs under. Whoever leads (readiness, timers) and API callers (send, recv,
 //! close) drive it, always under the socket's own lock, so the rules live in one place.
 //!
 //! Where the rest lives, by what it owns:
