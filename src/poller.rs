@@ -17,7 +17,7 @@
 //! the mirror pair on another, with a SeqCst fence between write and read on both sides, so
 //! at least one of them sees the other (the fences, not SeqCst accesses alone, are what the
 //! C++/Rust model and loom guarantee this for):
-//! - a leader sets `in_poll` and then looks at the ring, at `waiting` and at the deadlines; a
+//! - a leader sets `in_poll` and then looks at the ring and at `waiting`; a
 //!   waiter raises `waiting` and then reads `in_poll` (`wait`). A poster pushes to the ring
 //!   under its lock and then reads `in_poll` (`notify_leader`): the lock orders that pair.
 //! - a socket raises `driven` and then reads `leader`; a leaving leader clears `leader` and
