@@ -131,10 +131,13 @@ impl Timers {
 
     /// With `inner` locked.
     fn set_alarm(&self, at: u64) {
-        // timerfd_settime fails only for a bad descriptor or value, neither possible here;
-        // should it fail anyway, `set_for` is unchanged and the next deadline tries again.
-        if let Err(e) = self.alarm.set(at) {
-            log::error!(target: "socketcore", "the alarm could not be set: {e}");
+        // timerfd_settime fails only for a bad value, not possible here, or once
+        // `sock_shutdown` has closed the alarm (a call that raced it: nobody polls any more).
+        // Should it fail otherwise, `set_for` is unchanged and the next deadline tries again.
+        match self.alarm.set(at) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBADF) => {}
+            Err(e) => log::error!(target: "socketcore", "the alarm could not be set: {e}"),
         }
     }
 

@@ -298,20 +298,67 @@ fn after_the_last_blocking_waiter_leaves_the_poll_thread_drives_the_sockets() {
     server.join();
 }
 
+/// The /proc status of the library's poll thread, if it was started.
+fn poll_thread_status() -> Option<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .map(|task| std::fs::read_to_string(task.path().join("status")).unwrap_or_default())
+        .find(|status| status.lines().any(|l| l == "Name:\tsocketcore-poll"))
+}
+
 /// Voluntary context switches of the library's poll thread so far (each wake-up is one); 0
 /// while it is not started (it starts the first time it is wanted).
 fn poll_thread_wakeups() -> u64 {
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        if status.lines().any(|l| l == "Name:\tsocketcore-poll") {
-            let line = status
-                .lines()
-                .find(|l| l.starts_with("voluntary_ctxt_switches:"))
-                .unwrap();
-            return line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    poll_thread_status().map_or(0, |status| {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("voluntary_ctxt_switches:"))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    })
+}
+
+#[test]
+fn a_request_response_loop_runs_on_the_callers_thread_alone() {
+    // Connect, send and receive, waiting with long timeouts, a timer among the messages:
+    // nothing must be driven while nobody waits, so the poll thread is never started (the
+    // alarm rings in the waiter's own poll). A host loop on sock_msg_fd does start it.
+    let _s = session();
+    let server = tcp_server(1, echo);
+    let id = connected(SOCK_TYPE_TCP, server.port, "127.0.0.1");
+    assert_eq!(sock_timer_start(3, 30), 1);
+    let mut timer_seen = false;
+    for round in 0..20u8 {
+        assert_eq!(send(id, &[round; 16]), 1);
+        let (mut confirmed, mut echoed) = (false, Vec::new());
+        while !confirmed || echoed.len() < 16 {
+            let m = wait(5000).expect("a message within 5 s");
+            match (m.id, m.socket_index) {
+                (MSG_SOCK_SEND_CNF, i) if i == id => confirmed = true,
+                (MSG_SOCK_RECV_IND, i) if i == id => echoed.extend(recv(id, 64)),
+                (MSG_TIMER, 3) => timer_seen = true,
+                _ => panic!("unexpected {m:?}"),
+            }
         }
+        assert_eq!(echoed, [round; 16]);
     }
-    0
+    if !timer_seen {
+        expect(MSG_TIMER, 3, SOCK_ERR_OK);
+    }
+    assert!(
+        poll_thread_status().is_none(),
+        "the poll thread was started"
+    );
+    assert!(sock_msg_fd() >= 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while poll_thread_status().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(poll_thread_status().is_some(), "a host loop starts it");
+    assert_eq!(sock_close(id), 1);
+    expect(MSG_SOCK_CLOSE_CNF, id, 0);
+    server.join();
 }
 
 #[test]
