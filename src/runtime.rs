@@ -1,5 +1,6 @@
 //! The running instance: shared state, the poll thread's start (the first time it is wanted:
-//! see `poller.rs`) and stop, and the global handle that API calls use. `sock_shutdown` takes the instance down; the next call makes a new one.
+//! see `poller.rs`) and stop, and the global handle that API calls use. `sock_shutdown` takes
+//! the instance down; the next call makes a new one.
 //!
 //! A call finds the instance through what its thread remembers, checked against `EPOCH`: no
 //! lock, no reference counted; the global handle is read on a miss. Because a thread may
