@@ -84,9 +84,10 @@ impl Timers {
 
     /// Adds a timer; the alarm rings by its deadline.
     pub(crate) fn add(&self, timer: Timer) {
+        let at = clock::ns_of(timer.at); // two clock reads: not under the lock
         let mut inner = self.inner.lock();
         inner.heap.push(Reverse(timer));
-        self.ring_by(clock::ns_of(timer.at));
+        self.ring_by(at);
     }
 
     /// A long wait's deadline (`clock::now_ns` terms): the alarm rings by then. Called by

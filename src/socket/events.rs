@@ -1,5 +1,5 @@
-//! What the poll thread (and the resolver) drive: a resolver's answer, readiness, deadlines,
-//! a message taken from the ring, a caught fault.
+//! What the leader (and the resolver) drive: a resolver's answer, readiness, deadlines, a
+//! message taken from the ring, a caught fault.
 
 use super::{Conn, Cx, Handoff, Phase, ReadUntil, Readiness, Sock, State};
 use crate::codes::*;
